@@ -1,0 +1,284 @@
+//! SQLite backend of the Kassa store (the embedded default).
+//!
+//! Owns the SQLite schema (`migrations/`), the connection settings and the [`Store`]
+//! implementation. Durability: WAL journal with `synchronous=FULL`, so a committed transaction
+//! survives a process kill and a power cut.
+//!
+//! Concurrency: SQLite has one writer at a time, so this adapter has exactly one writer
+//! connection, owned by a dedicated thread. Write calls are queued to it; the thread takes every
+//! call waiting at that moment into one `BEGIN IMMEDIATE … COMMIT` (group commit), each call in
+//! its own savepoint so a failing call rolls back alone. A caller hears `Ok` only after the
+//! shared COMMIT returned: one fsync serves many callers without acknowledging anything early.
+//! Reads use a small pool of read-only connections, which WAL lets run beside the writer.
+//!
+//! May depend on `kassa-store`, `kassa-domain`, rusqlite and tokio.
+
+mod provisioning;
+
+use async_trait::async_trait;
+use kassa_domain::provisioning::TenantSpec;
+use kassa_store::migrate::{Migration, pending};
+use kassa_store::{
+    ApplyReport, Backend, Credential, Face, Store, StoreError, StoreResult, TenantSummary, TenantView,
+};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "provisioning",
+    sql: include_str!("../migrations/0001_provisioning.sql"),
+}];
+
+/// Most calls one group commit takes; bounds the latency of the first caller in a batch.
+const MAX_BATCH: usize = 512;
+/// Calls that may wait for the writer before callers are slowed down (back-pressure).
+const QUEUE_DEPTH: usize = 8_192;
+const READERS: usize = 4;
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One write call: runs inside its savepoint (or, given `Err`, does not run at all), says whether
+/// it succeeded, and returns what to do once the shared COMMIT has finished.
+type Job = Box<dyn FnOnce(Result<&Connection, StoreError>) -> (bool, Completion) + Send>;
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    reader_slots: Semaphore,
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::ConstraintViolation) => StoreError::Conflict(e.to_string()),
+        Some(C::DiskFull | C::CannotOpen | C::ReadOnly | C::SystemIoFailure | C::DatabaseBusy | C::DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, not wal")));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS kassa_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(db_err)?;
+    let applied: Vec<(i64, String)> = {
+        let mut st = conn.prepare("SELECT version, checksum FROM kassa_migrations ORDER BY version").map_err(db_err)?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?
+    };
+    for m in pending(MIGRATIONS, &applied).map_err(StoreError::Corrupt)? {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
+        tx.execute_batch(m.sql).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO kassa_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, unixepoch() * 1000)",
+            rusqlite::params![m.version, m.name, m.checksum()],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut writer = Connection::open(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open SQLite database {}: {e}", path.display()))
+        })?;
+        configure(&writer).map_err(db_err)?;
+        migrate(&mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(db_err)?;
+            r.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_err)?;
+            readers.push(r);
+        }
+        let (tx, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("kassa-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(Some(tx)),
+                writer_thread: Mutex::new(Some(thread)),
+                readers: Mutex::new(readers),
+                reader_slots: Semaphore::new(READERS),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in its own savepoint inside the next group commit; returns once it is durable.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.and_then(|conn| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Unavailable("a store write panicked".into())))
+            });
+            let ok = result.is_ok();
+            let done: Completion = Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            });
+            (ok, done)
+        });
+        let sender = self.inner.writer.lock().map_err(|_| closed())?.clone().ok_or_else(closed)?;
+        sender.send(job).await.map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Runs `f` on a read-only connection in the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self.inner.reader_slots.acquire().await.map_err(|_| closed())?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().map_err(|_| closed())?.pop().ok_or_else(closed)?;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("a store read panicked".into())));
+            inner.readers.lock().map_err(|_| closed())?.push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, &mut batch);
+    }
+    // All senders are gone: fold the WAL back into the database so the files are tidy at rest.
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(error = %e, "final WAL checkpoint failed; SQLite will recover it on next open");
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = db_err(e);
+        tracing::error!(error = %err, "could not begin a write transaction");
+        for job in batch.drain(..) {
+            let (_, done) = job(Err(err.clone()));
+            done(Ok(()));
+        }
+        return;
+    }
+    let mut completions = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            let (_, done) = job(Err(db_err(e)));
+            completions.push(done);
+            continue;
+        }
+        let (ok, done) = job(Ok(conn));
+        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(e) = conn.execute_batch(end) {
+            tracing::error!(error = %e, "savepoint end failed");
+        }
+        completions.push(done);
+    }
+    let commit = conn.execute_batch("COMMIT").map_err(db_err);
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for done in completions {
+        done(commit.clone());
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT count(*) FROM kassa_migrations", [], |_| Ok(())).map_err(db_err))
+            .await
+    }
+
+    async fn close(&self) {
+        let sender = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        drop(sender);
+        let thread = self.inner.writer_thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        if let Ok(mut readers) = self.inner.readers.lock() {
+            readers.clear();
+        }
+        self.inner.reader_slots.close();
+    }
+
+    async fn apply_tenant(&self, spec: &TenantSpec, now_ms: i64) -> StoreResult<ApplyReport> {
+        let spec = spec.clone();
+        self.write(move |c| provisioning::apply_tenant(c, &spec, now_ms)).await
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<TenantView>> {
+        let id = id.to_owned();
+        self.read(move |c| provisioning::tenant(c, &id)).await
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<TenantSummary>> {
+        self.read(provisioning::tenants).await
+    }
+
+    async fn credential(&self, face: Face, lookup: &str) -> StoreResult<Option<Credential>> {
+        let lookup = lookup.to_owned();
+        self.read(move |c| provisioning::credential(c, face, &lookup)).await
+    }
+}

@@ -1,0 +1,24 @@
+//! The store conformance suite against SQLite, each case in a fresh database file.
+
+use async_trait::async_trait;
+use kassa_store::Store;
+use kassa_store::conformance::Harness;
+use kassa_store_sqlite::SqliteStore;
+use std::sync::Arc;
+
+struct Sqlite {
+    dir: tempfile::TempDir,
+}
+
+#[async_trait]
+impl Harness for Sqlite {
+    async fn open(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&self.dir.path().join("kassa.db")).expect("open SQLite store"))
+    }
+}
+
+async fn fresh() -> Option<Sqlite> {
+    Some(Sqlite { dir: tempfile::tempdir().expect("temp dir") })
+}
+
+kassa_store::conformance_suite!(fresh());
