@@ -1,0 +1,240 @@
+//! `kassa bench SCENARIO`: drive a running server over loopback with N keep-alive connections
+//! for T seconds, then measure this machine's HTTP ceiling in the same run — a minimal
+//! in-process endpoint on the same stack (tokio, hyper, axum) that parses the scenario's JSON
+//! body and answers a fixed response — with the same client and settings, and print both.
+//!
+//! Loads go only to loopback addresses, and both the connection count and the duration are
+//! bounded.
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub const MAX_CONNECTIONS: usize = 1024;
+pub const MAX_SECONDS: u64 = 300;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Scenario {
+    /// GET /healthz.
+    Healthz,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    pub scenario: Scenario,
+    /// Base URL of the running server (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Keep-alive connections (1–1024).
+    #[arg(long, short = 'c', default_value_t = 64)]
+    pub connections: usize,
+    /// Seconds of measured load per phase (1–300).
+    #[arg(long, short = 'd', default_value_t = 10)]
+    pub duration: u64,
+    /// Seconds of unmeasured warm-up before each phase.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+}
+
+/// One request shape, sent over and over.
+#[derive(Clone, Debug)]
+pub struct Shot {
+    pub method: Method,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Bytes>,
+}
+
+impl Scenario {
+    fn shot(self) -> Shot {
+        match self {
+            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None },
+        }
+    }
+}
+
+/// What one phase measured.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    pub ok: u64,
+    pub failed: u64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Measured {
+    pub fn rps(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+}
+
+fn loopback_addr(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url.strip_prefix("http://").context("the URL must start with http://")?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let addr: SocketAddr = host_port
+        .parse()
+        .or_else(|_| host_port.replacen("localhost", "127.0.0.1", 1).parse())
+        .with_context(|| format!("'{host_port}' is not an IP address and port"))?;
+    if !addr.ip().is_loopback() {
+        bail!("kassa bench sends load only to loopback addresses, not {}", addr.ip());
+    }
+    Ok(addr)
+}
+
+/// Sends `shot` on `connections` keep-alive connections for `duration`, after `warmup`.
+pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Duration, duration: Duration) -> anyhow::Result<Measured> {
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let shot = shot.clone();
+        tasks.push(tokio::spawn(async move { connection_loop(addr, shot, start, end).await }));
+    }
+    let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+    for t in tasks {
+        let (o, f, l) = t.await.context("load task")??;
+        ok += o;
+        failed += f;
+        latencies.extend(l);
+    }
+    latencies.sort_unstable();
+    let pct = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1))).copied();
+    Ok(Measured {
+        ok,
+        failed,
+        seconds: duration.as_secs_f64(),
+        p50_ms: pct(50).unwrap_or(0) as f64 / 1000.0,
+        p99_ms: pct(99).unwrap_or(0) as f64 / 1000.0,
+    })
+}
+
+async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Instant) -> anyhow::Result<(u64, u64, Vec<u32>)> {
+    let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+    let host = addr.to_string();
+    loop {
+        let sent = Instant::now();
+        if sent >= end {
+            break;
+        }
+        let mut req = Request::builder().method(shot.method.clone()).uri(&shot.path).header("host", &host);
+        for (k, v) in &shot.headers {
+            req = req.header(k, v);
+        }
+        if shot.body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req.body(Full::new(shot.body.clone().unwrap_or_default()))?;
+        let good = match sender.send_request(req).await {
+            Ok(resp) => {
+                let success = resp.status().is_success();
+                resp.into_body().collect().await.is_ok() && success
+            }
+            Err(_) => false,
+        };
+        if sent >= start {
+            if good {
+                ok += 1;
+                latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+            } else {
+                failed += 1;
+            }
+        }
+        if !good && sender.ready().await.is_err() {
+            break;
+        }
+    }
+    Ok((ok, failed, latencies))
+}
+
+/// The ceiling: a minimal endpoint on the same stack that parses the same JSON body (when there
+/// is one) and answers a fixed response. Returns its address and a handle that stops it.
+async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::CancellationToken)> {
+    use axum::routing::any;
+    async fn fixed(body: Bytes) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        if !body.is_empty() && serde_json::from_slice::<serde_json::Value>(&body).is_err() {
+            return (axum::http::StatusCode::BAD_REQUEST, "bad json").into_response();
+        }
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let app = axum::Router::new().fallback(any(fixed));
+    let s = stop.clone();
+    tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(s.cancelled_owned()).await });
+    Ok((addr, stop))
+}
+
+fn line(name: &str, m: &Measured) -> String {
+    format!(
+        "  {name:<9} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {:>8}   failed {}",
+        m.rps(),
+        m.p50_ms,
+        m.p99_ms,
+        m.ok,
+        m.failed
+    )
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if !(1..=MAX_CONNECTIONS).contains(&args.connections) {
+        bail!("--connections must be 1–{MAX_CONNECTIONS}");
+    }
+    if !(1..=MAX_SECONDS).contains(&args.duration) || args.warmup > MAX_SECONDS {
+        bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
+    }
+    let addr = loopback_addr(&args.url)?;
+    let shot = args.scenario.shot();
+    let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
+    if !healthcheck(&args.url).await {
+        bail!("no Kassa server answers {}/healthz: start one with `kassa serve` first", args.url.trim_end_matches('/'));
+    }
+    eprintln!(
+        "bench {:?}: {} connections, {} s warm-up + {} s against {} ...",
+        args.scenario, args.connections, args.warmup, args.duration, args.url
+    );
+    let scenario = drive(addr, &shot, args.connections, warmup, duration).await?;
+    eprintln!("measuring the ceiling (in-process minimal endpoint, same client and settings) ...");
+    let (ceiling_addr, stop) = start_ceiling().await?;
+    let ceiling_shot = Shot { path: "/ceiling".into(), headers: vec![], ..shot };
+    let ceiling = drive(ceiling_addr, &ceiling_shot, args.connections, warmup, duration).await?;
+    stop.cancel();
+    println!("scenario {:?}, {} connections, {} s", args.scenario, args.connections, args.duration);
+    println!("{}", line("scenario", &scenario));
+    println!("{}", line("ceiling", &ceiling));
+    println!("  ratio     {:.2} of the ceiling", scenario.rps() / ceiling.rps().max(1.0));
+    if scenario.failed > 0 {
+        eprintln!("warning: {} requests failed or were not 2xx", scenario.failed);
+    }
+    Ok(())
+}
+
+/// `GET {url}/healthz` answers 200 within 2 seconds.
+pub async fn healthcheck(url: &str) -> bool {
+    let Ok(addr) = loopback_addr(url).or_else(|_| {
+        url.strip_prefix("http://").and_then(|r| r.split('/').next()).unwrap_or_default().parse::<SocketAddr>()
+            .map_err(anyhow::Error::from)
+    }) else {
+        return false;
+    };
+    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None };
+    let probe = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.ok()?;
+        tokio::spawn(conn);
+        let req = Request::builder().method(shot.method).uri(shot.path).header("host", addr.to_string())
+            .body(Full::new(Bytes::new())).ok()?;
+        let resp = sender.send_request(req).await.ok()?;
+        Some(resp.status().is_success())
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Some(true)))
+}

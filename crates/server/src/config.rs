@@ -1,0 +1,230 @@
+//! Configuration: one TOML file, overridden by `KASSA_*` environment variables, overridden by
+//! command-line flags. Unknown keys are errors that name the key.
+
+use anyhow::{Context, bail};
+use kassa_domain::provisioning::{TenantSpec, validate_tenants};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The complete, commented example printed by `kassa config example`.
+pub const EXAMPLE: &str = include_str!("../kassa.example.toml");
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Tenants applied at start, idempotently.
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<TenantSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the main listener (all faces, admin API, health).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Address of the Prometheus metrics listener; none when absent.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Folder of the embedded SQLite database (used when `database_url` is absent).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `postgres://user@host:port/db`: run on PostgreSQL instead of the embedded SQLite.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `kassa=debug,info`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Bearer token of the admin API; a random one is generated per start when absent.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Provision the demo sandbox tenant.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./kassa-data")
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            metrics_listen: None,
+            data_dir: default_data_dir(),
+            database_url: None,
+            log_format: LogFormat::Text,
+            log_level: default_log_level(),
+            admin_token: None,
+            demo: false,
+        }
+    }
+}
+
+/// Values from the environment or the command line, applied over the file (flags win).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (TOML); `kassa config example` prints one.
+    #[arg(long, env = "KASSA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Main listener address.
+    #[arg(long, env = "KASSA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Prometheus metrics listener address.
+    #[arg(long, env = "KASSA_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Data folder of the embedded SQLite store.
+    #[arg(long, env = "KASSA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run on PostgreSQL: postgres://user@host:port/db.
+    #[arg(long, env = "KASSA_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "KASSA_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `debug`.
+    #[arg(long, env = "KASSA_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Admin API bearer token.
+    #[arg(long, env = "KASSA_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Provision the demo sandbox (the vendor documents' example credentials).
+    #[arg(long, env = "KASSA_DEMO")]
+    pub demo: bool,
+}
+
+impl Config {
+    /// Parses and checks a config document; errors name the key and the reason.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("config file {} is not valid", path.display()))
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        validate_tenants("tenant", &self.tenants)?;
+        if let Some(url) = &self.server.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!("server.database_url: must start with postgres:// (the embedded SQLite needs no URL)");
+        }
+        if let Some(token) = &self.server.admin_token
+            && token.len() < 16
+        {
+            bail!("server.admin_token: must be at least 16 characters long");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.server.log_level)
+            .map_err(|e| anyhow::anyhow!("server.log_level: {e}"))?;
+        Ok(())
+    }
+
+    /// The file (if any) with the environment and flags applied over it.
+    pub fn resolve(o: &Overrides) -> anyhow::Result<Self> {
+        let mut c = match &o.config {
+            Some(path) => Self::load(path)?,
+            None => Self::default(),
+        };
+        let s = &mut c.server;
+        if let Some(v) = o.listen {
+            s.listen = v;
+        }
+        if let Some(v) = o.metrics_listen {
+            s.metrics_listen = Some(v);
+        }
+        if let Some(v) = &o.data_dir {
+            s.data_dir = v.clone();
+        }
+        if let Some(v) = &o.database_url {
+            s.database_url = Some(v.clone()).filter(|u| !u.is_empty());
+        }
+        if let Some(v) = o.log_format {
+            s.log_format = v;
+        }
+        if let Some(v) = &o.log_level {
+            s.log_level = v.clone();
+        }
+        if let Some(v) = &o.admin_token {
+            s.admin_token = Some(v.clone());
+        }
+        s.demo |= o.demo;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_is_complete_and_valid() {
+        let c = Config::parse(EXAMPLE).expect("the example passes its own check");
+        assert_eq!(c.server.listen, default_listen());
+        assert!(!c.tenants.is_empty());
+        let t = &c.tenants[0];
+        assert!(!t.atol_logins.is_empty() && !t.itkassa_keys.is_empty() && !t.groups.is_empty());
+        assert!(!t.registers.is_empty() && t.loyalty.is_some() && t.events.is_some() && t.cash_core.is_some());
+        // Every server key appears in the example.
+        let server = toml::Value::try_from(ServerConfig::default()).unwrap();
+        for key in server.as_table().unwrap().keys().map(String::as_str).chain(["metrics_listen", "database_url", "admin_token"]) {
+            assert!(EXAMPLE.contains(&format!("{key} =")), "example lacks server.{key}");
+        }
+    }
+
+    #[test]
+    fn typo_is_named() {
+        let e = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("lisen"), "{e:#}");
+        let e = Config::parse("[[tenant]]\nid = \"a\"\nnmae = \"b\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("nmae"), "{e:#}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("listen"), "{e:#}");
+        let e = Config::parse("[server]\ndatabase_url = \"mysql://x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("server.database_url"), "{e:#}");
+        let e = Config::parse("[[tenant]]\nid = \"a\"\n[[tenant.group]]\ncode = \"g\"\ninn = \"12\"\npayment_address = \"x\"\n")
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("tenant[0].group[0].inn"), "{e:#}");
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:9000\"\nlog_level = \"debug\"\n").unwrap();
+        let o = Overrides { config: Some(path), listen: Some("127.0.0.1:9001".parse().unwrap()), ..Default::default() };
+        let c = Config::resolve(&o).unwrap();
+        assert_eq!(c.server.listen.port(), 9001);
+        assert_eq!(c.server.log_level, "debug");
+    }
+}

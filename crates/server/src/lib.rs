@@ -1,0 +1,193 @@
+//! The Kassa server: wiring and the command line.
+//!
+//! Owns [`Application`] (build from a [`config::Config`]: open the store, apply the provisioned
+//! tenants, bind the listeners; then serve until shut down), the configuration, telemetry and
+//! the `kassa bench` load generator. It is the only crate that names concrete adapters: SQLite
+//! or PostgreSQL is chosen here from the configuration.
+
+pub mod bench;
+pub mod config;
+pub mod telemetry;
+
+use anyhow::Context;
+use config::{Config, ServerConfig};
+use kassa_api::{ApiState, metrics::HttpMetrics};
+use kassa_core::{Core, SystemClock};
+use kassa_store::Store;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Name of the SQLite database file inside the data folder.
+pub const DB_FILE: &str = "kassa.db";
+const LOCK_FILE: &str = "kassa.lock";
+
+/// A built server, listening, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    state: ApiState,
+    metrics: Option<HttpMetrics>,
+    shutdown: CancellationToken,
+    demo: bool,
+    /// Held while the server runs: a second server on the same data folder is refused.
+    _data_lock: Option<std::fs::File>,
+}
+
+/// Takes an exclusive lock on the data folder, so two servers never share one SQLite file.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data folder {}", dir.display()))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!("data folder {} is in use by another kassa process (lock {})", dir.display(), path.display())
+    })?;
+    Ok(file)
+}
+
+/// Opens the store the configuration names: PostgreSQL when a URL is given, else the embedded
+/// SQLite file in the data folder.
+pub async fn open_store(s: &ServerConfig) -> anyhow::Result<(Arc<dyn Store>, Option<std::fs::File>)> {
+    match &s.database_url {
+        Some(url) => {
+            let store = kassa_store_pg::PgStore::connect(url).await?;
+            Ok((Arc::new(store), None))
+        }
+        None => {
+            let lock = lock_data_dir(&s.data_dir)?;
+            let path = s.data_dir.join(DB_FILE);
+            let store = tokio::task::spawn_blocking(move || kassa_store_sqlite::SqliteStore::open(&path)).await??;
+            Ok((Arc::new(store), Some(lock)))
+        }
+    }
+}
+
+fn random_token() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let s = &config.server;
+        let (store, data_lock) = open_store(s).await?;
+        let core = Core::new(store, Arc::new(SystemClock));
+        let provisioning = core.provisioning();
+        provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
+        if s.demo {
+            provisioning.apply(&kassa_core::demo::tenant()).await.context("cannot provision the demo tenant")?;
+        }
+        let admin_token: Arc<str> = match &s.admin_token {
+            Some(t) => t.as_str().into(),
+            None => {
+                let t = random_token();
+                tracing::warn!(admin_token = %t, "no admin_token configured: generated one for this run");
+                t.into()
+            }
+        };
+        let listener =
+            TcpListener::bind(s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
+        let (metrics_listener, metrics) = match s.metrics_listen {
+            Some(addr) => (
+                Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?),
+                Some(HttpMetrics::new()),
+            ),
+            None => (None, None),
+        };
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state: ApiState { core, admin_token },
+            metrics,
+            shutdown: CancellationToken::new(),
+            demo: s.demo,
+            _data_lock: data_lock,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.state.core
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.state.admin_token
+    }
+
+    /// Cancelling this token stops the server gracefully: in-flight requests finish.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The text printed at start for `--demo`, or `None`.
+    pub fn demo_summary(&self) -> Option<String> {
+        self.demo.then(|| kassa_core::demo::summary(&format!("http://{}", self.addr()), &self.state.admin_token))
+    }
+
+    /// Serves until the shutdown token is cancelled, then closes the store.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let store = self.state.core.store.clone();
+        let router = kassa_api::router(self.state, self.metrics.clone());
+        let stop = self.shutdown.clone();
+        let metrics_task = match (self.metrics_listener, self.metrics) {
+            (Some(l), Some(m)) => {
+                let stop = stop.clone();
+                Some(tokio::spawn(async move {
+                    axum::serve(l, m.router()).with_graceful_shutdown(stop.cancelled_owned()).await
+                }))
+            }
+            _ => None,
+        };
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
+        stop.cancel();
+        if let Some(t) = metrics_task {
+            t.await.context("metrics listener task")?.context("metrics listener")?;
+        }
+        store.close().await;
+        served.context("HTTP listener")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
