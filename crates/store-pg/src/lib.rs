@@ -337,7 +337,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claims_have_one_winner() {
-        use kassa_store::conformance::full_tenant;
+        use kassa_store_testkit::full_tenant;
         let Some(db) = TestDb::create().await else { return eprintln!("SKIPPED: KASSA_TEST_PG_URL not set") };
         let store = PgStore::connect(&db.url).await.unwrap();
         for round in 0..10 {

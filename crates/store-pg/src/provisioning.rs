@@ -83,13 +83,17 @@ pub(crate) async fn apply_tenant(c: &impl GenericClient, spec: &TenantSpec, now_
 
     // Credentials: a lookup key (ATOL login, API key hash) names exactly one tenant. Two tenants
     // racing for one key are stopped by the unique index `credentials_lookup` (a conflict too).
-    let mut keep = BTreeSet::new();
+    // Entries the spec dropped are retired first, so a key renamed within the tenant does not
+    // clash with itself.
+    let keep: BTreeSet<String> =
+        rows.credentials.iter().map(|cr| format!("{}|{}", cr.face.as_str(), cr.name)).collect();
+    changed += deactivate_missing(c, "credentials", "face || '|' || name", t, keep, now_ms).await?;
     for cr in &rows.credentials {
         let owner = query_opt(
             c,
             "SELECT tenant_id, name FROM credentials WHERE face = $1 AND lookup = $2 AND active
-             AND NOT (tenant_id = $3 AND name = $4)",
-            &[&cr.face.as_str(), &cr.lookup, &t, &cr.name],
+             AND tenant_id <> $3",
+            &[&cr.face.as_str(), &cr.lookup, &t],
         )
         .await?;
         if let Some(owner) = owner {
@@ -112,9 +116,7 @@ pub(crate) async fn apply_tenant(c: &impl GenericClient, spec: &TenantSpec, now_
             &[&t, &cr.face.as_str(), &cr.name, &cr.lookup, &cr.secret, &cr.scope, &now_ms],
         )
         .await?;
-        keep.insert(format!("{}|{}", cr.face.as_str(), cr.name));
     }
-    changed += deactivate_missing(c, "credentials", "face || '|' || name", t, keep, now_ms).await?;
 
     let mut keep = BTreeSet::new();
     for g in &rows.groups {

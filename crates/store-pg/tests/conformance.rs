@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use kassa_store::Store;
-use kassa_store::conformance::Harness;
+use kassa_store_testkit::Harness;
 use kassa_store_pg::PgStore;
 use std::sync::Arc;
 
@@ -68,4 +68,4 @@ async fn fresh() -> Option<Pg> {
     Some(Pg { admin_url, url, db })
 }
 
-kassa_store::conformance_suite!(fresh());
+kassa_store_testkit::conformance_suite!(fresh());

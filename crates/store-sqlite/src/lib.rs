@@ -65,6 +65,9 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
             StoreError::Unavailable(e.to_string())
         }
         Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt(e.to_string()),
+        None if matches!(e, rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..)) => {
+            StoreError::Corrupt(e.to_string())
+        }
         _ => StoreError::Unavailable(e.to_string()),
     }
 }

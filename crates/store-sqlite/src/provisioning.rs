@@ -55,14 +55,17 @@ pub(crate) fn apply_tenant(c: &Connection, spec: &TenantSpec, now_ms: i64) -> St
         )
         .map_err(db_err)? as u64;
 
-    // Credentials: a lookup key (ATOL login, API key hash) names exactly one tenant.
-    let mut keep = BTreeSet::new();
+    // Credentials: a lookup key (ATOL login, API key hash) names exactly one tenant. Entries the
+    // spec dropped are retired first, so a key renamed within the tenant does not clash with itself.
+    let keep: BTreeSet<String> =
+        rows.credentials.iter().map(|cr| format!("{}|{}", cr.face.as_str(), cr.name)).collect();
+    changed += deactivate_missing(c, "credentials", "face || '|' || name", t, &keep, now_ms)?;
     for cr in &rows.credentials {
         let owner: Option<(String, String)> = c
             .query_row(
                 "SELECT tenant_id, name FROM credentials WHERE face = ?1 AND lookup = ?2 AND active = 1
-                 AND NOT (tenant_id = ?3 AND name = ?4)",
-                params![cr.face.as_str(), cr.lookup, t, cr.name],
+                 AND tenant_id <> ?3",
+                params![cr.face.as_str(), cr.lookup, t],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -86,9 +89,7 @@ pub(crate) fn apply_tenant(c: &Connection, spec: &TenantSpec, now_ms: i64) -> St
             .map_err(db_err)?
             .execute(params![t, cr.face.as_str(), cr.name, cr.lookup, cr.secret, cr.scope, now_ms])
             .map_err(db_err)? as u64;
-        keep.insert(format!("{}|{}", cr.face.as_str(), cr.name));
     }
-    changed += deactivate_missing(c, "credentials", "face || '|' || name", t, &keep, now_ms)?;
 
     let mut keep = BTreeSet::new();
     for g in &rows.groups {
@@ -202,7 +203,8 @@ pub(crate) fn apply_tenant(c: &Connection, spec: &TenantSpec, now_ms: i64) -> St
 }
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnName(format!("stored {what} '{value}' is not known to this build"))
+    let msg = format!("stored {what} '{value}' is not known to this build");
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
 }
 
 fn credential_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
@@ -240,7 +242,16 @@ pub(crate) fn tenants(c: &Connection) -> StoreResult<Vec<TenantSummary>> {
         .map_err(db_err)
 }
 
+/// Reads all tables of one tenant in one read transaction, so a concurrent apply is seen whole or
+/// not at all.
 pub(crate) fn tenant(c: &Connection, id: &str) -> StoreResult<Option<TenantView>> {
+    c.execute_batch("BEGIN").map_err(db_err)?;
+    let view = tenant_in_snapshot(c, id);
+    c.execute_batch("COMMIT").map_err(db_err)?;
+    view
+}
+
+fn tenant_in_snapshot(c: &Connection, id: &str) -> StoreResult<Option<TenantView>> {
     let Some(name) = c
         .query_row("SELECT name FROM tenants WHERE id = ?1", [id], |r| r.get::<_, String>(0))
         .optional()

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use kassa_store::Store;
-use kassa_store::conformance::Harness;
+use kassa_store_testkit::Harness;
 use kassa_store_sqlite::SqliteStore;
 use std::sync::Arc;
 
@@ -21,4 +21,4 @@ async fn fresh() -> Option<Sqlite> {
     Some(Sqlite { dir: tempfile::tempdir().expect("temp dir") })
 }
 
-kassa_store::conformance_suite!(fresh());
+kassa_store_testkit::conformance_suite!(fresh());

@@ -2,8 +2,8 @@
 //!
 //! Owns the traits every storage backend implements ([`Store`]), the error type the core sees
 //! ([`StoreError`]), the read models returned by queries, the migration model shared by the
-//! backends ([`migrate`]) and, behind the `testkit` feature, the conformance suite that every
-//! backend must pass ([`conformance`]).
+//! backends ([`migrate`]). The conformance suite every backend must pass is the
+//! `kassa-store-testkit` crate.
 //!
 //! Rules every backend keeps:
 //! - a write that returned `Ok` is on disk (SQLite: WAL with `synchronous=FULL`; PostgreSQL:
@@ -15,8 +15,6 @@
 
 pub mod migrate;
 pub mod model;
-#[cfg(feature = "testkit")]
-pub mod conformance;
 
 use async_trait::async_trait;
 use kassa_domain::provisioning::TenantSpec;

@@ -1,10 +1,10 @@
-//! The backend-agnostic conformance suite.
+//! The backend-agnostic conformance suite of the store.
 //!
 //! Every backend's tests call [`conformance_suite!`] with an expression that yields a fresh
 //! [`Harness`] (a new, empty database) or `None` when the backend is not available (the
 //! PostgreSQL tests without `KASSA_TEST_PG_URL`), in which case each test prints why it skipped.
 
-use crate::{Face, Store, StoreError};
+use kassa_store::{Face, Store, StoreError};
 use async_trait::async_trait;
 use kassa_domain::provisioning::*;
 use kassa_money::{Money, Percent};
@@ -24,14 +24,14 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $make;
             migrations_and_ping, apply_roundtrip, apply_is_idempotent, removal_deactivates,
             credentials_lookup, conflicts_roll_back_whole_apply, money_is_exact,
-            concurrent_writers, restart_keeps_committed_data);
+            concurrent_writers, restart_keeps_committed_data, renaming_a_key_in_one_apply);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 match $make.await {
-                    Some(h) => $crate::conformance::$case(&h).await,
+                    Some(h) => $crate::$case(&h).await,
                     None => eprintln!("SKIPPED {}: backend not enabled", stringify!($case)),
                 }
             }
@@ -171,7 +171,7 @@ pub async fn credentials_lookup(h: &dyn Harness) {
     assert!(atol.secret_matches("secret-pass"));
     assert!(!atol.secret_matches("secret-pas"));
     assert_eq!(atol.scope, vec!["t1_shop".to_owned()]);
-    let key = s.credential(Face::Itkassa, &crate::secret_hash("t1-api-key")).await.unwrap().expect("key");
+    let key = s.credential(Face::Itkassa, &kassa_store::secret_hash("t1-api-key")).await.unwrap().expect("key");
     assert_eq!(key.name, "dev");
     assert_ne!(key.secret, "t1-api-key", "API keys are stored hashed");
     let loyalty = s.credential(Face::Loyalty, "t1").await.unwrap().expect("loyalty key");
@@ -262,10 +262,22 @@ pub async fn restart_keeps_committed_data(h: &dyn Harness) {
     s.close().await;
 }
 
-async fn futures_all(s: &Arc<dyn Store>, n: usize) -> Vec<Option<crate::TenantView>> {
+async fn futures_all(s: &Arc<dyn Store>, n: usize) -> Vec<Option<kassa_store::TenantView>> {
     let mut out = Vec::new();
     for i in 0..n {
         out.push(s.tenant(&format!("r{i}")).await.unwrap());
     }
     out
+}
+
+pub async fn renaming_a_key_in_one_apply(h: &dyn Harness) {
+    let s = h.open().await;
+    let mut spec = full_tenant("t1");
+    s.apply_tenant(&spec, 1_000).await.unwrap();
+    spec.itkassa_keys[0].name = "renamed".into();
+    let r = s.apply_tenant(&spec, 2_000).await.expect("same key under a new name applies in one go");
+    assert_eq!(r.changed_rows, 2, "old entry retired, new entry added");
+    let key = s.credential(Face::Itkassa, &kassa_store::secret_hash("t1-api-key")).await.unwrap().unwrap();
+    assert_eq!(key.name, "renamed");
+    s.close().await;
 }
