@@ -1,0 +1,231 @@
+//! Process-level tests: the real `kassa` binary, started, killed with SIGKILL and restarted.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::{ADMIN_TOKEN, FreshPg, skip_pg};
+use kassa_client::Kassa;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    client: Kassa,
+}
+
+impl Server {
+    /// Starts `kassa serve` on a free port with the given store and extra flags.
+    fn start(store: &[&str], extra: &[&str]) -> Self {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "warn"])
+            .args(store)
+            .args(extra)
+            .env_remove("KASSA_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start kassa");
+        let client = Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN);
+        Self { child, client }
+    }
+
+    /// Polls /healthz until it answers; returns how long that took.
+    async fn wait_healthy(&mut self) -> Duration {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = self.client.healthz().await
+                && r.status == StatusCode::OK
+            {
+                return started.elapsed();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let out = self.child.wait_with_output_ref();
+                panic!("kassa exited early with {status}: {out}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("kassa did not answer /healthz within 30 s");
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+trait OutputRef {
+    fn wait_with_output_ref(&mut self) -> String;
+}
+
+impl OutputRef for Child {
+    fn wait_with_output_ref(&mut self) -> String {
+        use std::io::Read;
+        let mut s = String::new();
+        if let Some(e) = self.stderr.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sqlite_args(dir: &Path) -> Vec<String> {
+    vec!["--data-dir".into(), dir.display().to_string()]
+}
+
+fn tenant(i: usize) -> serde_json::Value {
+    json!({
+        "id": format!("t{i}"),
+        "group": [{"code": format!("G{i}"), "inn": "7701234567", "payment_address": "shop.ru"}],
+        "register": [{"id": format!("R{i}"), "profile": "ru", "group": format!("G{i}")}]
+    })
+}
+
+/// Writes tenants as fast as possible, SIGKILLs the server at a seeded moment, restarts it and
+/// checks that every write that was answered 200 is there.
+async fn kill_and_restart_keeps_acknowledged_writes(store: Vec<String>) {
+    let seed: u64 = std::env::var("KASSA_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+    });
+    eprintln!("crash test seed {seed} (replay with KASSA_CRASH_SEED={seed})");
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    let mut next = 0usize;
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..3u64 {
+        let mut server = Server::start(&store, &[]);
+        server.wait_healthy().await;
+        // Every tenant acknowledged in earlier rounds survived the kill.
+        for id in &acknowledged {
+            let r = server.client.tenant(id).await.unwrap();
+            assert_eq!(r.status, StatusCode::OK, "acknowledged tenant {id} lost after SIGKILL (seed {seed})");
+            assert_eq!(r.body["registers"][0]["active"], true);
+        }
+        let kill_after = Duration::from_millis(50 + (seed.wrapping_mul(round + 7) % 250));
+        let client = server.client.clone();
+        let writer = tokio::spawn(async move {
+            let mut done: Vec<String> = Vec::new();
+            let mut i = next;
+            loop {
+                // Several writes in flight at once, as group commit sees them.
+                let batch: Vec<_> = (i..i + 8)
+                    .map(|k| {
+                        let c = client.clone();
+                        tokio::spawn(async move { (k, c.put_tenant(&format!("t{k}"), &tenant(k)).await) })
+                    })
+                    .collect();
+                for t in batch {
+                    match t.await.unwrap() {
+                        (k, Ok(r)) if r.status == StatusCode::OK => done.push(format!("t{k}")),
+                        (_, Ok(r)) => panic!("unexpected answer {}: {}", r.status, r.body),
+                        (_, Err(_)) => return (done, i + 8), // the server is gone
+                    }
+                }
+                i += 8;
+            }
+        });
+        tokio::time::sleep(kill_after).await;
+        server.kill9();
+        let (done, upto) = writer.await.unwrap();
+        assert!(!done.is_empty() || round > 0 || kill_after < Duration::from_millis(60), "no write got through");
+        acknowledged.extend(done);
+        next = upto;
+    }
+    let mut server = Server::start(&store, &[]);
+    server.wait_healthy().await;
+    let all = server.client.tenants().await.unwrap().body;
+    let stored: Vec<&str> = all.as_array().unwrap().iter().filter_map(|t| t["id"].as_str()).collect();
+    for id in &acknowledged {
+        assert!(stored.contains(&id.as_str()), "acknowledged tenant {id} lost (seed {seed})");
+    }
+    eprintln!("{} acknowledged writes survived 3 SIGKILLs", acknowledged.len());
+}
+
+#[tokio::test]
+async fn sigkill_and_restart_lose_nothing_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    kill_and_restart_keeps_acknowledged_writes(sqlite_args(dir.path())).await;
+}
+
+#[tokio::test]
+async fn sigkill_and_restart_lose_nothing_on_postgres() {
+    let Some(pg) = FreshPg::create().await else { return skip_pg("sigkill_and_restart_lose_nothing_on_postgres") };
+    kill_and_restart_keeps_acknowledged_writes(vec!["--database-url".into(), pg.url.clone()]).await;
+}
+
+#[tokio::test]
+async fn demo_answers_healthz_within_one_second_and_prints_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = sqlite_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = Server::start(&args, &["--demo"]);
+    let took = server.wait_healthy().await;
+    assert!(took < Duration::from_secs(1), "first /healthz answer after {took:?}");
+    let r = server.client.tenant("demo").await.unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    // SIGTERM: graceful stop, exit code 0, the summary was printed.
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let out = std::mem::replace(&mut server.child, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
+    assert!(out.status.success(), "exit after SIGTERM: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("login netletest / pass v2AfscRjr"), "{stdout}");
+    assert!(stdout.contains("curl -s -H 'Authorization: Bearer"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = sqlite_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut first = Server::start(&args, &[]);
+    first.wait_healthy().await;
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another kassa process"), "{err}");
+}
+
+#[test]
+fn config_example_passes_check_and_a_typo_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Command::new(BIN).args(["config", "example"]).output().unwrap();
+    assert!(example.status.success());
+    let text = String::from_utf8(example.stdout).unwrap();
+    let good = dir.path().join("kassa.toml");
+    std::fs::write(&good, &text).unwrap();
+    let out = Command::new(BIN).args(["config", "check"]).arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 tenant(s))"));
+
+    let bad = dir.path().join("typo.toml");
+    std::fs::write(&bad, text.replacen("payment_address =", "payment_adress =", 1)).unwrap();
+    let out = Command::new(BIN).args(["config", "check"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("payment_adress"), "{err}");
+
+    let bad = dir.path().join("value.toml");
+    std::fs::write(&bad, text.replacen("inn = \"7701234567\"", "inn = \"77\"", 1)).unwrap();
+    let out = Command::new(BIN).args(["config", "check"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tenant[0].group[0].inn"));
+}
