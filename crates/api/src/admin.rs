@@ -21,13 +21,45 @@ use serde_json::json;
 /// Largest admin request body: a tenant with thousands of registers still fits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The base document; each context adds its paths and schemas from `openapi/<context>.json`.
+const OPENAPI_BASE: &str = include_str!("openapi.json");
+const OPENAPI_PARTS: [(&str, &str); 3] = [
+    ("atol", include_str!("openapi/atol.json")),
+    ("loyalty", include_str!("openapi/loyalty.json")),
+    ("events", include_str!("openapi/events.json")),
+];
+
+/// The whole OpenAPI document: the base with every context's paths and schemas merged in.
+pub fn openapi_document() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc: serde_json::Value = serde_json::from_str(OPENAPI_BASE).expect("openapi.json is valid JSON");
+        for (name, part) in OPENAPI_PARTS {
+            let part: serde_json::Value =
+                serde_json::from_str(part).unwrap_or_else(|e| panic!("openapi/{name}.json is not valid JSON: {e}"));
+            for section in ["/paths", "/components/schemas"] {
+                let Some(extra) = part.pointer(section).and_then(|v| v.as_object()) else { continue };
+                let target = doc
+                    .pointer_mut(section)
+                    .and_then(|v| v.as_object_mut())
+                    .unwrap_or_else(|| panic!("openapi.json has no {section}"));
+                for (k, v) in extra {
+                    assert!(target.insert(k.clone(), v.clone()).is_none(), "openapi/{name}.json redefines {section} '{k}'");
+                }
+            }
+        }
+        serde_json::to_string_pretty(&doc).expect("serialises")
+    })
+}
 
 pub fn router() -> Router<ApiState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/tenants", get(list_tenants))
         .route("/tenants/{id}", get(get_tenant).put(put_tenant))
+        .merge(crate::atol::admin_router())
+        .merge(crate::loyalty::admin_router())
+        .merge(crate::events::admin_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -135,7 +167,7 @@ where
 }
 
 async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    ([(header::CONTENT_TYPE, "application/json")], openapi_document())
 }
 
 async fn list_tenants(_: Admin, State(s): State<ApiState>) -> Result<Json<Vec<TenantSummary>>, AdminError> {

@@ -10,7 +10,10 @@
 //! May depend on the core, the domain and the store ports, axum and tower-http.
 
 pub mod admin;
+pub mod atol;
+pub mod events;
 pub mod health;
+pub mod loyalty;
 pub mod metrics;
 
 use kassa_core::Core;
@@ -28,6 +31,9 @@ pub struct ApiState {
 pub fn router(state: ApiState, metrics: Option<metrics::HttpMetrics>) -> axum::Router {
     let app = axum::Router::new()
         .merge(health::router())
+        .merge(atol::router())
+        .merge(loyalty::router())
+        .merge(events::router())
         .nest("/api", admin::router())
         .fallback(admin::not_found)
         .with_state(state);

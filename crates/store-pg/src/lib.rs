@@ -13,6 +13,10 @@
 //!
 //! May depend on `kassa-store`, `kassa-domain`, tokio-postgres, deadpool-postgres and tokio.
 
+mod atol;
+mod events;
+mod fiscal;
+mod loyalty;
 mod provisioning;
 
 use async_trait::async_trait;
@@ -27,11 +31,13 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Config, NoTls};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "provisioning",
-    sql: include_str!("../migrations/0001_provisioning.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "provisioning", sql: include_str!("../migrations/0001_provisioning.sql") },
+    Migration { version: 2, name: "fiscal", sql: include_str!("../migrations/0002_fiscal.sql") },
+    Migration { version: 3, name: "atol", sql: include_str!("../migrations/0003_atol.sql") },
+    Migration { version: 4, name: "loyalty", sql: include_str!("../migrations/0004_loyalty.sql") },
+    Migration { version: 5, name: "events", sql: include_str!("../migrations/0005_events.sql") },
+];
 
 /// Most connections one node holds to the database.
 const MAX_CONNECTIONS: usize = 16;

@@ -69,3 +69,7 @@ async fn fresh() -> Option<Pg> {
 }
 
 kassa_store_testkit::conformance_suite!(fresh());
+kassa_store_testkit::fiscal_suite!(fresh());
+kassa_store_testkit::atol_suite!(fresh());
+kassa_store_testkit::loyalty_suite!(fresh());
+kassa_store_testkit::events_suite!(fresh());

@@ -13,6 +13,10 @@
 //!
 //! May depend on `kassa-store`, `kassa-domain`, rusqlite and tokio.
 
+mod atol;
+mod events;
+mod fiscal;
+mod loyalty;
 mod provisioning;
 
 use async_trait::async_trait;
@@ -26,11 +30,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "provisioning",
-    sql: include_str!("../migrations/0001_provisioning.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "provisioning", sql: include_str!("../migrations/0001_provisioning.sql") },
+    Migration { version: 2, name: "fiscal", sql: include_str!("../migrations/0002_fiscal.sql") },
+    Migration { version: 3, name: "atol", sql: include_str!("../migrations/0003_atol.sql") },
+    Migration { version: 4, name: "loyalty", sql: include_str!("../migrations/0004_loyalty.sql") },
+    Migration { version: 5, name: "events", sql: include_str!("../migrations/0005_events.sql") },
+];
 
 /// Most calls one group commit takes; bounds the latency of the first caller in a batch.
 const MAX_BATCH: usize = 512;

@@ -4,6 +4,11 @@
 //! [`Harness`] (a new, empty database) or `None` when the backend is not available (the
 //! PostgreSQL tests without `KASSA_TEST_PG_URL`), in which case each test prints why it skipped.
 
+pub mod atol;
+pub mod events;
+pub mod fiscal;
+pub mod loyalty;
+
 use kassa_store::{Face, Store, StoreError};
 use async_trait::async_trait;
 use kassa_domain::provisioning::*;

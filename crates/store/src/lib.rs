@@ -13,6 +13,10 @@
 //!
 //! May depend on `kassa-domain`; never on a database driver, an HTTP crate or the core.
 
+pub mod atol;
+pub mod events;
+pub mod fiscal;
+pub mod loyalty;
 pub mod migrate;
 pub mod model;
 
@@ -56,7 +60,9 @@ impl Backend {
 
 /// The port of the whole store. Faces and core services hold it as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    fiscal::FiscalStore + atol::AtolStore + loyalty::LoyaltyStore + events::EventStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Succeeds when the database answers a query (`/readyz`).

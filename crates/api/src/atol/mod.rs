@@ -1,0 +1,17 @@
+//! ATOL Online v3 face (`atol-online-v3.md`), mounted at `/possystem/`; its admin routes join `/api/`.
+//!
+//! Owns its wire DTOs, its error envelope and its authentication; calls the core only.
+//! Routes arrive with issue 4.
+
+use crate::ApiState;
+use axum::Router;
+
+/// The protocol routes, merged into the main router at their full paths.
+pub fn router() -> Router<ApiState> {
+    Router::new()
+}
+
+/// Admin routes, merged under `/api` (documented in `openapi/atol.json`).
+pub fn admin_router() -> Router<ApiState> {
+    Router::new()
+}

@@ -1,0 +1,8 @@
+//! Frontol event collector tables (EventStore).
+
+use crate::PgStore;
+use async_trait::async_trait;
+use kassa_store::events::EventStore;
+
+#[async_trait]
+impl EventStore for PgStore {}
