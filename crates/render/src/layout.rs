@@ -18,8 +18,9 @@ pub(crate) enum Target {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Row<'a> {
     /// A line already aligned within the columns of its size (leading spaces position it);
-    /// at most [`columns_for`] characters, no trailing spaces.
-    Line { text: String, style: Style },
+    /// at most [`columns_for`] characters, no trailing spaces. `align` lets images centre or
+    /// right-align to the pixel when the cells do not divide the width evenly.
+    Line { text: String, style: Style, align: Align },
     /// An empty line.
     Blank,
     Qr(&'a Qr),
@@ -57,20 +58,20 @@ fn lay_block<'a>(block: &'a Block, columns: usize, target: Target, rows: &mut Ve
         Block::Text(Text { text, align, wrap, style }) => {
             let width = columns_for(columns, *style, target);
             for line in wrap_text(&clean(checked(text)?, true), width, *wrap) {
-                rows.push(Row::Line { text: align_line(&line, width, *align), style: *style });
+                rows.push(Row::Line { text: align_line(&line, width, *align), style: *style, align: *align });
             }
         }
         Block::Pair(pair) => {
             let width = columns_for(columns, pair.style, target);
             for text in pair_lines(pair, width)? {
-                rows.push(Row::Line { text, style: pair.style });
+                rows.push(Row::Line { text, style: pair.style, align: Align::Left });
             }
         }
         Block::Separator { symbol, style } => {
             let width = columns_for(columns, *style, target);
             let symbol = clean_char(*symbol).unwrap_or(' ');
             let text: String = std::iter::repeat_n(symbol, width).collect();
-            rows.push(Row::Line { text: text.trim_end().to_owned(), style: *style });
+            rows.push(Row::Line { text: text.trim_end().to_owned(), style: *style, align: Align::Left });
         }
         Block::Blank { lines } => {
             if *lines == 0 || *lines > MAX_FEED_LINES {
@@ -90,7 +91,7 @@ fn lay_block<'a>(block: &'a Block, columns: usize, target: Target, rows: &mut Ve
                 // LOY-37: a device that cannot print QR codes prints the value as text.
                 Target::Text => {
                     for line in wrap_text(&clean(&qr.data, false), columns, Wrap::Anywhere) {
-                        rows.push(Row::Line { text: align_line(&line, columns, Align::Center), style: Style::default() });
+                        rows.push(Row::Line { text: line.trim_end().to_owned(), style: Style::default(), align: Align::Left });
                     }
                 }
             }
@@ -104,7 +105,11 @@ fn lay_block<'a>(block: &'a Block, columns: usize, target: Target, rows: &mut Ve
                 // LOY-37: a device that cannot print the barcode prints the value as text.
                 // The digits are printed whatever `text` says: they are all there is.
                 Target::Text => {
-                    rows.push(Row::Line { text: align_line(&ean.code.digits(), columns, Align::Center), style: Style::default() });
+                    rows.push(Row::Line {
+                        text: align_line(&ean.code.digits(), columns, Align::Center),
+                        style: Style::default(),
+                        align: Align::Center,
+                    });
                 }
             }
         }
@@ -332,7 +337,7 @@ mod tests {
             .with(Block::ean13(Ean13::parse("460123456789").unwrap()));
         let rows = text_rows(&doc, 32);
         assert_eq!(rows.last().unwrap(), "         4601234567893");
-        assert_eq!(rows[..rows.len() - 1].iter().map(|r| r.trim_start()).collect::<String>(), "http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437");
+        assert_eq!(rows[..rows.len() - 1].iter().cloned().collect::<String>(), "http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437");
     }
 
     #[test]

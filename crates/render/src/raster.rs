@@ -13,7 +13,7 @@ use qrcode::{Color, EcLevel, QrCode};
 use crate::error::RenderError;
 use crate::layout::{Row, Target, layout};
 use crate::limits::{COLUMNS, MAX_HEIGHT_PX, SCALE_MILLI, WIDTH_PX};
-use crate::model::{BarcodeText, Block, Document, Ean13Block, Qr, QrEc, Size, Style};
+use crate::model::{Align, BarcodeText, Block, Document, Ean13Block, Qr, QrEc, Size, Style};
 
 /// Image parameters, as cash-core's `image_width`, `image_scale` and
 /// `image_pixel_draw_threshold` (CORE-38, CORE-81).
@@ -194,8 +194,9 @@ impl Grid {
         let advance = mono.h_advance_unscaled(mono.glyph_id('0'));
         let em = cell_w as f32 * upm / advance;
         let ascent = mono.ascent_unscaled() * em / upm;
-        // Font height (ascent + descent) rounded up; 24 px at 12 px cells.
-        let line_h = (mono.height_unscaled() * em / upm).ceil() as u32;
+        // Cells are twice as tall as wide, as the 12×24 printer font; the face's height
+        // (ascent + descent) is 1.93 cell widths, so every glyph fits its line.
+        let line_h = 2 * cell_w;
         let columns = ((options.width_px / cell_w) as usize).min(*COLUMNS.end());
         if columns < *COLUMNS.start() {
             return Err(RenderError::Columns(columns));
@@ -216,7 +217,7 @@ impl Grid {
 
 /// A row with its codes encoded, ready to draw.
 enum Placed {
-    Line { text: String, style: Style },
+    Line { text: String, style: Style, align: Align },
     Blank,
     Qr { width: u32, colors: Vec<Color>, module: u32 },
     Ean13 { modules: Vec<bool>, digits: String, text: BarcodeText, module: u32, bar_h: u32 },
@@ -231,7 +232,7 @@ const EAN_QUIET_RIGHT: u32 = 7;
 impl Placed {
     fn prepare(row: Row<'_>, grid: &Grid, options: &Options) -> Result<Placed, RenderError> {
         Ok(match row {
-            Row::Line { text, style } => Placed::Line { text, style },
+            Row::Line { text, style, align } => Placed::Line { text, style, align },
             Row::Blank => Placed::Blank,
             Row::Qr(qr) => Placed::qr(qr, options)?,
             Row::Ean13(ean) => Placed::ean13(ean, grid, options)?,
@@ -278,25 +279,36 @@ impl Placed {
             Placed::Line { style, .. } => grid.line_h * Grid::magnify(*style).1,
             Placed::Blank => grid.line_h,
             Placed::Qr { width, module, .. } => (width + 2 * QR_QUIET) * module,
-            Placed::Ean13 { text, bar_h, .. } => {
+            Placed::Ean13 { text, bar_h, module, .. } => {
                 let lines = match text {
                     BarcodeText::None => 0,
                     BarcodeText::Above | BarcodeText::Below => 1,
                     BarcodeText::Both => 2,
                 };
-                // A quarter line of space above and below the bars, one line per text line.
-                grid.line_h / 2 + bar_h + lines * grid.line_h
+                // A quarter line of space above and below, one line per text line, a module of
+                // space between bars and digits.
+                grid.line_h / 2 + bar_h + lines * (grid.line_h + module)
             }
         }
     }
 
     fn draw(&self, canvas: &mut Canvas, fonts: &Fonts, grid: &Grid, top: u32) {
         match self {
-            Placed::Line { text, style } => {
+            Placed::Line { text, style, align } => {
                 let (wx, _) = Grid::magnify(*style);
-                for (i, c) in text.chars().enumerate() {
-                    let x = grid.margin + i as u32 * grid.cell_w * wx;
-                    draw_char(canvas, fonts, grid, c, *style, x, top);
+                let cell = grid.cell_w * wx;
+                // Centred and right-aligned lines are placed by pixels, not by their leading
+                // spaces: large cells may not divide the line evenly.
+                let (body, x0) = match align {
+                    Align::Left => (text.as_str(), grid.margin),
+                    Align::Center | Align::Right => {
+                        let body = text.trim_start();
+                        let free = (grid.columns as u32 * grid.cell_w).saturating_sub(body.chars().count() as u32 * cell);
+                        (body, grid.margin + if *align == Align::Center { free / 2 } else { free })
+                    }
+                };
+                for (i, c) in body.chars().enumerate() {
+                    draw_char(canvas, fonts, grid, c, *style, x0 + i as u32 * cell, top);
                 }
             }
             Placed::Blank => {}
@@ -316,7 +328,7 @@ impl Placed {
                 let mut y = top + grid.line_h / 4;
                 if matches!(text, BarcodeText::Above | BarcodeText::Both) {
                     draw_centered(canvas, fonts, grid, digits, y);
-                    y += grid.line_h;
+                    y += grid.line_h + m;
                 }
                 let below = matches!(text, BarcodeText::Below | BarcodeText::Both);
                 // Digits under the halves, as on goods, when a digit fits a 7-module symbol.
@@ -324,11 +336,11 @@ impl Placed {
                 for (i, bar) in modules.iter().enumerate() {
                     if *bar {
                         let guard = i < 3 || (45..50).contains(&i) || i >= 92;
-                        let h = if classic && guard { bar_h + grid.line_h / 2 } else { *bar_h };
+                        let h = if classic && guard { bar_h + m + grid.line_h / 2 } else { *bar_h };
                         canvas.fill(x0 + i as u32 * m, y, m, h);
                     }
                 }
-                y += bar_h;
+                y += bar_h + m;
                 if below {
                     if classic {
                         let style = Style::default();
@@ -478,7 +490,7 @@ mod tests {
         let cols = |w, s| Grid::new(&fonts, &Options { width_px: w, scale_milli: s, threshold: 128 }).map(|g| (g.columns, g.cell_w, g.line_h));
         assert_eq!(cols(384, 1000), Ok((32, 12, 24)));
         assert_eq!(cols(576, 1000), Ok((48, 12, 24)));
-        assert_eq!(cols(576, 1300), Ok((36, 16, 31)));
+        assert_eq!(cols(576, 1300), Ok((36, 16, 32)));
         assert_eq!(cols(384, 4000), Err(RenderError::Columns(8)));
         assert_eq!(cols(1024, 500), Ok((160, 6, 12)));
     }
