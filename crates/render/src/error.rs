@@ -33,6 +33,9 @@ pub enum RenderError {
     /// QR symbol at the requested error-correction level.
     #[error("QR payload of {0} bytes cannot be encoded")]
     QrData(usize),
+    /// More QR codes and barcodes than [`crate::limits::MAX_CODES`].
+    #[error("document has {0} codes, more than 16")]
+    TooManyCodes(usize),
     /// A QR module size outside [`crate::limits::QR_MODULE_DOTS`].
     #[error("QR module size {0} is outside 1..=16")]
     QrModule(u8),

@@ -44,6 +44,8 @@ pub mod limits {
     pub const MAX_FEED_LINES: u16 = 100;
     /// Most bytes of a QR payload (well below the QR maximum of 2,953).
     pub const MAX_QR_BYTES: usize = 1024;
+    /// Most QR codes and barcodes in one document (each costs an encoding).
+    pub const MAX_CODES: usize = 16;
     /// QR module size in printer dots, as ITK-67 `size` (1–16).
     pub const QR_MODULE_DOTS: std::ops::RangeInclusive<u8> = 1..=16;
     /// EAN-13 module (narrowest bar) width in printer dots.

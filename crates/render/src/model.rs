@@ -52,7 +52,7 @@ pub enum Wrap {
 
 /// Character size. In text output every size is one column per character; in images
 /// `Tall` doubles the height, `Large` doubles width and height (half as many columns).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Size {
     #[default]
     Normal,
@@ -61,7 +61,7 @@ pub enum Size {
 }
 
 /// How text looks: bold face (ITK-66 `font: "bold"`) and size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Style {
     pub bold: bool,
     pub size: Size,

@@ -12,7 +12,7 @@ use qrcode::{Color, EcLevel, QrCode};
 
 use crate::error::RenderError;
 use crate::layout::{Row, Target, layout};
-use crate::limits::{COLUMNS, MAX_HEIGHT_PX, SCALE_MILLI, WIDTH_PX};
+use crate::limits::{COLUMNS, MAX_CODES, MAX_HEIGHT_PX, SCALE_MILLI, WIDTH_PX};
 use crate::model::{Align, BarcodeText, Block, Document, Ean13Block, Qr, QrEc, Size, Style};
 
 /// Image parameters, as cash-core's `image_width`, `image_scale` and
@@ -100,9 +100,16 @@ pub fn render_png(doc: &Document, options: &Options) -> Result<Vec<u8>, RenderEr
     let rows = layout(doc, grid.columns, Target::Image)?;
     let mut placed = Vec::with_capacity(rows.len());
     let mut height = u64::from(grid.line_h / 2);
+    let codes = rows.iter().filter(|r| matches!(r, Row::Qr(_) | Row::Ean13(_))).count();
+    if codes > MAX_CODES {
+        return Err(RenderError::TooManyCodes(codes));
+    }
     for row in rows {
         let item = Placed::prepare(row, &grid, options)?;
         height += u64::from(item.height(&grid));
+        if height > u64::from(MAX_HEIGHT_PX) {
+            return Err(RenderError::TooTall(height));
+        }
         placed.push(item);
     }
     height += u64::from(grid.line_h);
@@ -110,9 +117,10 @@ pub fn render_png(doc: &Document, options: &Options) -> Result<Vec<u8>, RenderEr
         return Err(RenderError::TooTall(height));
     }
     let mut canvas = Canvas::new(options.width_px, height as u32);
+    let mut glyphs = Glyphs::new(&fonts, &grid);
     let mut y = grid.line_h / 2;
     for item in &placed {
-        item.draw(&mut canvas, &fonts, &grid, y);
+        item.draw(&mut canvas, &mut glyphs, &grid, y);
         y += item.height(&grid);
     }
     canvas.encode(options.threshold)
@@ -292,7 +300,7 @@ impl Placed {
         }
     }
 
-    fn draw(&self, canvas: &mut Canvas, fonts: &Fonts, grid: &Grid, top: u32) {
+    fn draw(&self, canvas: &mut Canvas, glyphs: &mut Glyphs<'_>, grid: &Grid, top: u32) {
         match self {
             Placed::Line { text, style, align } => {
                 let (wx, _) = Grid::magnify(*style);
@@ -308,7 +316,7 @@ impl Placed {
                     }
                 };
                 for (i, c) in body.chars().enumerate() {
-                    draw_char(canvas, fonts, grid, c, *style, x0 + i as u32 * cell, top);
+                    draw_char(canvas, glyphs, c, *style, x0 + i as u32 * cell, top);
                 }
             }
             Placed::Blank => {}
@@ -327,7 +335,7 @@ impl Placed {
                 let x0 = (canvas.width - (EAN_QUIET_LEFT + 95 + EAN_QUIET_RIGHT) * m) / 2 + EAN_QUIET_LEFT * m;
                 let mut y = top + grid.line_h / 4;
                 if matches!(text, BarcodeText::Above | BarcodeText::Both) {
-                    draw_centered(canvas, fonts, grid, digits, y);
+                    draw_centered(canvas, glyphs, grid, digits, y);
                     y += grid.line_h + m;
                 }
                 let below = matches!(text, BarcodeText::Below | BarcodeText::Both);
@@ -351,10 +359,10 @@ impl Placed {
                                 1..=6 => x0 + (3 + 7 * (i as u32 - 1)) * m + 7 * m / 2 - half,
                                 _ => x0 + (50 + 7 * (i as u32 - 7)) * m + 7 * m / 2 - half,
                             };
-                            draw_char(canvas, fonts, grid, c, style, x, y);
+                            draw_char(canvas, glyphs, c, style, x, y);
                         }
                     } else {
-                        draw_centered(canvas, fonts, grid, digits, y);
+                        draw_centered(canvas, glyphs, grid, digits, y);
                     }
                 }
             }
@@ -363,41 +371,86 @@ impl Placed {
 }
 
 /// `text` in normal style, centred on the whole image width.
-fn draw_centered(canvas: &mut Canvas, fonts: &Fonts, grid: &Grid, text: &str, top: u32) {
+fn draw_centered(canvas: &mut Canvas, glyphs: &mut Glyphs<'_>, grid: &Grid, text: &str, top: u32) {
     let len = text.chars().count() as u32;
     let x0 = canvas.width.saturating_sub(len * grid.cell_w) / 2;
     for (i, c) in text.chars().enumerate() {
-        draw_char(canvas, fonts, grid, c, Style::default(), x0 + i as u32 * grid.cell_w, top);
+        draw_char(canvas, glyphs, c, Style::default(), x0 + i as u32 * grid.cell_w, top);
     }
 }
 
 /// One character in the cell whose top-left corner is (`x`, `top`).
-fn draw_char(canvas: &mut Canvas, fonts: &Fonts, grid: &Grid, c: char, style: Style, x: u32, top: u32) {
+fn draw_char(canvas: &mut Canvas, glyphs: &mut Glyphs<'_>, c: char, style: Style, x: u32, top: u32) {
     if c == ' ' {
         return;
     }
+    let bitmap = glyphs.bitmap(c, style);
+    if bitmap.width == 0 {
+        return;
+    }
+    for (row, lums) in bitmap.luminance.chunks_exact(bitmap.width as usize).enumerate() {
+        for (col, lum) in lums.iter().enumerate() {
+            canvas.darken(i64::from(x) + bitmap.dx + col as i64, i64::from(top) + bitmap.dy + row as i64, *lum);
+        }
+    }
+}
+
+/// A rasterised glyph: grey levels placed relative to its cell's top-left corner.
+struct Bitmap {
+    dx: i64,
+    dy: i64,
+    width: u32,
+    luminance: Vec<u8>,
+}
+
+/// Glyph rasteriser with a cache per character and style. Glyphs are rasterised once, at a
+/// cell in the top-left corner, and moved by whole pixels: cheaper, and the same character
+/// looks the same everywhere on the image (no float drift far down a long receipt).
+struct Glyphs<'f> {
+    fonts: &'f Fonts,
+    cell_w: u32,
+    em: f32,
+    ascent: f32,
+    cache: std::collections::HashMap<(char, Style), Bitmap>,
+}
+
+impl<'f> Glyphs<'f> {
+    fn new(fonts: &'f Fonts, grid: &Grid) -> Glyphs<'f> {
+        Glyphs { fonts, cell_w: grid.cell_w, em: grid.em, ascent: grid.ascent, cache: std::collections::HashMap::new() }
+    }
+
+    fn bitmap(&mut self, c: char, style: Style) -> &Bitmap {
+        let (fonts, cell_w, em, ascent) = (self.fonts, self.cell_w, self.em, self.ascent);
+        self.cache.entry((c, style)).or_insert_with(|| rasterise(fonts, cell_w, em, ascent, c, style))
+    }
+}
+
+fn rasterise(fonts: &Fonts, cell_w: u32, em: f32, ascent: f32, c: char, style: Style) -> Bitmap {
+    let empty = Bitmap { dx: 0, dy: 0, width: 0, luminance: Vec::new() };
     let (font, id) = match fonts.pick(c, style.bold) {
         Some(found) => found,
         None => (if style.bold { &fonts.bold } else { &fonts.regular }, fonts.regular.glyph_id('?')),
     };
     let (wx, wy) = Grid::magnify(style);
-    let Some(upm) = font.units_per_em() else { return };
+    let Some(upm) = font.units_per_em() else { return empty };
     // ab_glyph scales so that the font's height maps to PxScale; convert from the em size.
     let k = font.height_unscaled() / upm;
-    let (em_x, em_y) = (grid.em * wx as f32, grid.em * wy as f32);
+    let (em_x, em_y) = (em * wx as f32, em * wy as f32);
     let scale = PxScale { x: em_x * k, y: em_y * k };
-    let cell = (grid.cell_w * wx) as f32;
+    let cell = (cell_w * wx) as f32;
     // Monospaced glyphs fill the cell exactly; a fallback glyph is centred in it.
     let advance = font.h_advance_unscaled(id) * em_x / upm;
-    let origin = point(x as f32 + (cell - advance) / 2.0, top as f32 + grid.ascent * wy as f32);
-    if let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, origin)) {
-        let bounds = outline.px_bounds();
-        let (bx, by) = (bounds.min.x as i64, bounds.min.y as i64);
-        outline.draw(|gx, gy, coverage| {
-            let luminance = 255 - (coverage.clamp(0.0, 1.0) * 255.0).round() as u8;
-            canvas.darken(bx + i64::from(gx), by + i64::from(gy), luminance);
-        });
-    }
+    let origin = point((cell - advance) / 2.0, ascent * wy as f32);
+    let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, origin)) else { return empty };
+    let bounds = outline.px_bounds();
+    let (width, height) = (bounds.width() as u32, bounds.height() as u32);
+    let mut luminance = vec![255u8; width as usize * height as usize];
+    outline.draw(|gx, gy, coverage| {
+        if gx < width && gy < height {
+            luminance[(gy * width + gx) as usize] = 255 - (coverage.clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+    });
+    Bitmap { dx: bounds.min.x as i64, dy: bounds.min.y as i64, width, luminance }
 }
 
 /// An 8-bit grey canvas, white to start.

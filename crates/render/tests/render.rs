@@ -163,12 +163,11 @@ fn check_png_golden(name: &str, bytes: &[u8]) {
     let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with KASSA_UPDATE_GOLDEN=1", path.display()));
     let (got, want) = (decode(bytes), decode(&golden));
     let actual = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let differ = (got.width, got.height) != (want.width, want.height)
-        || got.pixels.iter().zip(&want.pixels).filter(|(a, b)| a != b).count() > 0;
-    if differ {
+    let differing = got.pixels.iter().zip(&want.pixels).filter(|(a, b)| a != b).count();
+    if (got.width, got.height) != (want.width, want.height) || differing > 0 {
         std::fs::write(&actual, bytes).unwrap();
         panic!(
-            "{name}: pixels differ from the golden ({}×{} vs {}×{}); actual written to {}",
+            "{name}: {differing} pixels differ from the golden ({}×{} vs {}×{}); actual written to {}",
             got.width,
             got.height,
             want.width,
@@ -427,6 +426,9 @@ fn limits_are_typed_errors() {
         Err(RenderError::QrTooWide { width_px: 128, .. })
     ));
     assert_eq!(render_text(&Document::new(), 8), Err(RenderError::Columns(8)));
+    let codes = Document { blocks: vec![Block::qr("x"); 17] };
+    assert_eq!(render_png(&codes, &Options::default()), Err(RenderError::TooManyCodes(17)));
+    assert!(render_png(&Document { blocks: vec![Block::qr("x"); 16] }, &Options::default()).is_ok());
     assert_eq!(Ean13::parse("4870123456785"), Err(RenderError::Ean13CheckDigit { expected: 9 }));
 }
 
