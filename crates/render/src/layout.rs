@@ -3,8 +3,8 @@
 //! Widths are counted in Unicode scalar values (one cell each).
 
 use crate::error::RenderError;
-use crate::limits::{MAX_BLOCKS, MAX_FEED_LINES, MAX_LINES, MAX_QR_BYTES, MAX_TEXT_CHARS, QR_MODULE_DOTS};
 use crate::limits::EAN13_MODULE_DOTS;
+use crate::limits::{MAX_BLOCKS, MAX_FEED_LINES, MAX_LINES, MAX_QR_BYTES, MAX_TEXT_CHARS, QR_MODULE_DOTS};
 use crate::model::{Align, Block, Document, Ean13Block, Pair, Qr, Size, Style, Text, Wrap};
 
 /// What the layout is for: text output cannot draw codes or big letters.
@@ -20,7 +20,11 @@ pub(crate) enum Row<'a> {
     /// A line already aligned within the columns of its size (leading spaces position it);
     /// at most [`columns_for`] characters, no trailing spaces. `align` lets images centre or
     /// right-align to the pixel when the cells do not divide the width evenly.
-    Line { text: String, style: Style, align: Align },
+    Line {
+        text: String,
+        style: Style,
+        align: Align,
+    },
     /// An empty line.
     Blank,
     Qr(&'a Qr),
@@ -91,7 +95,11 @@ fn lay_block<'a>(block: &'a Block, columns: usize, target: Target, rows: &mut Ve
                 // LOY-37: a device that cannot print QR codes prints the value as text.
                 Target::Text => {
                     for line in wrap_text(&clean(&qr.data, false), columns, Wrap::Anywhere) {
-                        rows.push(Row::Line { text: line.trim_end().to_owned(), style: Style::default(), align: Align::Left });
+                        rows.push(Row::Line {
+                            text: line.trim_end().to_owned(),
+                            style: Style::default(),
+                            align: Align::Left,
+                        });
                     }
                 }
             }
@@ -224,11 +232,14 @@ fn pair_lines(pair: &Pair, width: usize) -> Result<Vec<String>, RenderError> {
     let right = clean(checked(&pair.right)?, false);
     let right = right.trim_matches(' ');
     let fill = clean_char(pair.fill).unwrap_or(' ');
-    let mut lines: Vec<String> =
-        if left.trim().is_empty() { Vec::new() } else { wrap_text(&left, width, pair.wrap) };
+    let mut lines: Vec<String> = if left.trim().is_empty() { Vec::new() } else { wrap_text(&left, width, pair.wrap) };
     let right_len = right.chars().count();
     if right_len == 0 {
-        return Ok(if lines.is_empty() { vec![String::new()] } else { lines.iter().map(|l| l.trim_end().to_owned()).collect() });
+        return Ok(if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines.iter().map(|l| l.trim_end().to_owned()).collect()
+        });
     }
     if right_len >= width {
         // A value wider than the line: its own right-aligned lines.
@@ -273,12 +284,10 @@ mod tests {
 
     #[test]
     fn word_wrap_breaks_at_spaces_and_cuts_long_words() {
-        assert_eq!(wrap_text("Молоко 3,2% 1 л ультрапастеризованное", 12, Wrap::Word), [
-            "Молоко 3,2%",
-            "1 л",
-            "ультрапастер",
-            "изованное"
-        ]);
+        assert_eq!(
+            wrap_text("Молоко 3,2% 1 л ультрапастеризованное", 12, Wrap::Word),
+            ["Молоко 3,2%", "1 л", "ультрапастер", "изованное"]
+        );
         assert_eq!(wrap_text("abc def", 7, Wrap::Word), ["abc def"]);
         assert_eq!(wrap_text("abc def", 6, Wrap::Word), ["abc", "def"]);
         assert_eq!(wrap_text("  indented", 20, Wrap::Word), ["  indented"]);
@@ -303,19 +312,28 @@ mod tests {
     fn pairs_put_the_value_at_the_right_edge() {
         let doc = Document::new()
             .with(Block::pair("ИТОГ", "1750,00"))
-            .with(Block::Pair(Pair { left: "Итого".into(), right: "5".into(), fill: '.', wrap: Wrap::Word, style: Style::default() }))
+            .with(Block::Pair(Pair {
+                left: "Итого".into(),
+                right: "5".into(),
+                fill: '.',
+                wrap: Wrap::Word,
+                style: Style::default(),
+            }))
             .with(Block::pair("Очень длинное название товара", "1750,00"))
             .with(Block::pair("Название ровно в строку", "99,00"))
             .with(Block::pair("", "1,00"));
-        assert_eq!(text_rows(&doc, 24), [
-            "ИТОГ             1750,00",
-            "Итого..................5",
-            "Очень длинное название",
-            "товара           1750,00",
-            "Название ровно в строку",
-            "                   99,00",
-            "                    1,00",
-        ]);
+        assert_eq!(
+            text_rows(&doc, 24),
+            [
+                "ИТОГ             1750,00",
+                "Итого..................5",
+                "Очень длинное название",
+                "товара           1750,00",
+                "Название ровно в строку",
+                "                   99,00",
+                "                    1,00",
+            ]
+        );
     }
 
     #[test]
@@ -337,7 +355,10 @@ mod tests {
             .with(Block::ean13(Ean13::parse("460123456789").unwrap()));
         let rows = text_rows(&doc, 32);
         assert_eq!(rows.last().unwrap(), "         4601234567893");
-        assert_eq!(rows[..rows.len() - 1].iter().cloned().collect::<String>(), "http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437");
+        assert_eq!(
+            rows[..rows.len() - 1].iter().cloned().collect::<String>(),
+            "http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437"
+        );
     }
 
     #[test]
@@ -350,14 +371,26 @@ mod tests {
     #[test]
     fn limits_give_typed_errors() {
         let long = "я".repeat(MAX_TEXT_CHARS + 1);
-        assert_eq!(layout(&Document::new().with(Block::text(long.clone())), 32, Target::Text), Err(RenderError::TextTooLong(4097)));
-        assert_eq!(layout(&Document::new().with(Block::pair(long, "1")), 32, Target::Text), Err(RenderError::TextTooLong(4097)));
+        assert_eq!(
+            layout(&Document::new().with(Block::text(long.clone())), 32, Target::Text),
+            Err(RenderError::TextTooLong(4097))
+        );
+        assert_eq!(
+            layout(&Document::new().with(Block::pair(long, "1")), 32, Target::Text),
+            Err(RenderError::TextTooLong(4097))
+        );
         let fine = "я".repeat(MAX_TEXT_CHARS);
         assert!(layout(&Document::new().with(Block::text(fine)), 32, Target::Text).is_ok());
         assert_eq!(layout(&Document::new(), 11, Target::Text), Err(RenderError::Columns(11)));
         assert_eq!(layout(&Document::new(), 161, Target::Text), Err(RenderError::Columns(161)));
-        assert_eq!(layout(&Document::new().with(Block::Blank { lines: 0 }), 32, Target::Text), Err(RenderError::Feed(0)));
-        assert_eq!(layout(&Document::new().with(Block::Blank { lines: 101 }), 32, Target::Text), Err(RenderError::Feed(101)));
+        assert_eq!(
+            layout(&Document::new().with(Block::Blank { lines: 0 }), 32, Target::Text),
+            Err(RenderError::Feed(0))
+        );
+        assert_eq!(
+            layout(&Document::new().with(Block::Blank { lines: 101 }), 32, Target::Text),
+            Err(RenderError::Feed(101))
+        );
         let blocks = vec![Block::blank(); MAX_BLOCKS + 1];
         assert_eq!(layout(&Document { blocks }, 32, Target::Text), Err(RenderError::TooManyBlocks(4097)));
         let blocks = vec![Block::Blank { lines: 100 }; 82];
@@ -368,6 +401,9 @@ mod tests {
         let qr = Qr { data: "x".into(), ec: QrEc::M, module: Some(17) };
         assert_eq!(layout(&Document::new().with(Block::Qr(qr)), 32, Target::Image), Err(RenderError::QrModule(17)));
         let ean = Ean13Block { code: Ean13::parse("460123456789").unwrap(), text: BarcodeText::Below, module: Some(0) };
-        assert_eq!(layout(&Document::new().with(Block::Ean13(ean)), 32, Target::Image), Err(RenderError::Ean13Module(0)));
+        assert_eq!(
+            layout(&Document::new().with(Block::Ean13(ean)), 32, Target::Image),
+            Err(RenderError::Ean13Module(0))
+        );
     }
 }

@@ -149,8 +149,7 @@ impl Ean13 {
     /// The check digit of 12 digits: weights 1, 3, 1, 3, … from the left; the digit that
     /// brings the weighted sum to a multiple of 10 (GS1 General Specifications §7.9.1).
     fn check_digit(first12: &[u8]) -> u8 {
-        let sum: u32 =
-            first12.iter().enumerate().map(|(i, d)| u32::from(*d) * if i % 2 == 0 { 1 } else { 3 }).sum();
+        let sum: u32 = first12.iter().enumerate().map(|(i, d)| u32::from(*d) * if i % 2 == 0 { 1 } else { 3 }).sum();
         ((10 - sum % 10) % 10) as u8
     }
 
@@ -187,9 +186,14 @@ pub enum Block {
     Text(Text),
     Pair(Pair),
     /// A line of `symbol` across the whole width (LOY-37 `line`).
-    Separator { symbol: char, style: Style },
+    Separator {
+        symbol: char,
+        style: Style,
+    },
     /// `lines` empty lines (LOY-37 `br` is 1, ITK-68 `feed` is `count`).
-    Blank { lines: u16 },
+    Blank {
+        lines: u16,
+    },
     Qr(Qr),
     Ean13(Ean13Block),
 }
@@ -216,7 +220,13 @@ impl Block {
     /// A label at the left and a value (an amount) at the right, spaces between.
     #[must_use]
     pub fn pair(left: impl Into<String>, right: impl Into<String>) -> Block {
-        Block::Pair(Pair { left: left.into(), right: right.into(), fill: ' ', wrap: Wrap::Word, style: Style::default() })
+        Block::Pair(Pair {
+            left: left.into(),
+            right: right.into(),
+            fill: ' ',
+            wrap: Wrap::Word,
+            style: Style::default(),
+        })
     }
 
     /// A line of `symbol` across the width.
@@ -279,7 +289,15 @@ mod tests {
         assert_eq!(Ean13::parse("460123456789").unwrap().digits(), "4601234567893");
         assert_eq!(Ean13::parse("1234567890127"), Err(RenderError::Ean13CheckDigit { expected: 8 }));
         assert_eq!(Ean13::parse("8801051294881"), Err(RenderError::Ean13CheckDigit { expected: 0 }));
-        for bad in ["", "12345678901", "12345678901234", "12345678901a", "１２３４５６７８９０１２", "-23456789012", " 123456789012"] {
+        for bad in [
+            "",
+            "12345678901",
+            "12345678901234",
+            "12345678901a",
+            "１２３４５６７８９０１２",
+            "-23456789012",
+            " 123456789012",
+        ] {
             assert_eq!(Ean13::parse(bad), Err(RenderError::Ean13Format), "{bad:?}");
         }
     }
@@ -302,7 +320,12 @@ mod tests {
         let b = Block::center("X").bold().size(Size::Tall);
         assert_eq!(
             b,
-            Block::Text(Text { text: "X".into(), align: Align::Center, wrap: Wrap::Word, style: Style { bold: true, size: Size::Tall } })
+            Block::Text(Text {
+                text: "X".into(),
+                align: Align::Center,
+                wrap: Wrap::Word,
+                style: Style { bold: true, size: Size::Tall }
+            })
         );
         assert_eq!(Block::blank().bold(), Block::blank());
     }

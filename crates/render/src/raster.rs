@@ -165,7 +165,9 @@ struct Fonts {
 
 impl Fonts {
     fn load() -> Result<Fonts, RenderError> {
-        let parse = |bytes: &'static [u8]| FontRef::try_from_slice(bytes).map_err(|e| RenderError::Internal(format!("font: {e}")));
+        let parse = |bytes: &'static [u8]| {
+            FontRef::try_from_slice(bytes).map_err(|e| RenderError::Internal(format!("font: {e}")))
+        };
         Ok(Fonts {
             regular: parse(dejavu::sans_mono::regular())?,
             bold: parse(dejavu::sans_mono::bold())?,
@@ -254,8 +256,8 @@ impl Placed {
             QrEc::Q => EcLevel::Q,
             QrEc::H => EcLevel::H,
         };
-        let code =
-            QrCode::with_error_correction_level(qr.data.as_bytes(), level).map_err(|_| RenderError::QrData(qr.data.len()))?;
+        let code = QrCode::with_error_correction_level(qr.data.as_bytes(), level)
+            .map_err(|_| RenderError::QrData(qr.data.len()))?;
         let width = code.width() as u32;
         let span = width + 2 * QR_QUIET;
         let fit = options.width_px / span;
@@ -311,7 +313,8 @@ impl Placed {
                     Align::Left => (text.as_str(), grid.margin),
                     Align::Center | Align::Right => {
                         let body = text.trim_start();
-                        let free = (grid.columns as u32 * grid.cell_w).saturating_sub(body.chars().count() as u32 * cell);
+                        let free =
+                            (grid.columns as u32 * grid.cell_w).saturating_sub(body.chars().count() as u32 * cell);
                         (body, grid.margin + if *align == Align::Center { free / 2 } else { free })
                     }
                 };
@@ -540,7 +543,10 @@ mod tests {
     #[test]
     fn grid_gives_receipt_columns() {
         let fonts = Fonts::load().unwrap();
-        let cols = |w, s| Grid::new(&fonts, &Options { width_px: w, scale_milli: s, threshold: 128 }).map(|g| (g.columns, g.cell_w, g.line_h));
+        let cols = |w, s| {
+            Grid::new(&fonts, &Options { width_px: w, scale_milli: s, threshold: 128 })
+                .map(|g| (g.columns, g.cell_w, g.line_h))
+        };
         assert_eq!(cols(384, 1000), Ok((32, 12, 24)));
         assert_eq!(cols(576, 1000), Ok((48, 12, 24)));
         assert_eq!(cols(576, 1300), Ok((36, 16, 32)));
@@ -551,7 +557,8 @@ mod tests {
     #[test]
     fn the_monospaced_faces_cover_kazakh_and_the_currency_signs() {
         let fonts = Fonts::load().unwrap();
-        for c in "ӘәҒғҚқҢңӨөҰұҮүҺһІі₸₽АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя№".chars() {
+        for c in "ӘәҒғҚқҢңӨөҰұҮүҺһІі₸₽АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя№".chars()
+        {
             for bold in [false, true] {
                 let main = if bold { &fonts.bold } else { &fonts.regular };
                 assert_ne!(main.glyph_id(c).0, 0, "DejaVu Sans Mono (bold {bold}) lacks {c:?}");

@@ -56,16 +56,19 @@ fn kz_receipt(copy: bool) -> ReceiptView {
         ],
         adjustments: vec![AmountLine::new("Жеңілдік / Скидка", money(-25_000))],
         total: AmountLine::new("ЖИЫНЫ", money(175_000)),
-        payments: vec![AmountLine::new("Қолма-қол / Наличные", money(200_000)), AmountLine::new("Қайтарым / Сдача", money(25_000))],
+        payments: vec![
+            AmountLine::new("Қолма-қол / Наличные", money(200_000)),
+            AmountLine::new("Қайтарым / Сдача", money(25_000)),
+        ],
         taxes: vec![AmountLine::new("оның ішінде ҚҚС 12%", money(18_750))],
-        fiscal: vec![Field::new("ФБ / ФП", "1008"), Field::new("ТНМ / РНМ", "010100134464"), Field::new("ЗНМ", "SWK00032685")],
+        fiscal: vec![
+            Field::new("ФБ / ФП", "1008"),
+            Field::new("ТНМ / РНМ", "010100134464"),
+            Field::new("ЗНМ", "SWK00032685"),
+        ],
         qr: Some(QR_URL.into()),
         barcode: Some(Ean13::parse("487012345678").unwrap()),
-        footer: vec![
-            "Бағам: 1 ₽ = 5,40 ₸".into(),
-            "ӘҒҚҢӨҰҮҺІ әғқңөұүһі".into(),
-            "Рахмет! Спасибо за покупку!".into(),
-        ],
+        footer: vec!["Бағам: 1 ₽ = 5,40 ₸".into(), "ӘҒҚҢӨҰҮҺІ әғқңөұүһі".into(), "Рахмет! Спасибо за покупку!".into()],
         currency: Currency::KZT,
     }
 }
@@ -91,7 +94,11 @@ fn frontol_slip() -> Document {
         .with(Block::qr("http://atol.ru/PromoCode/Activate/5012-5640"))
         .with(Block::pair("27.01.2015", "16:45"))
         .with(Block::blank())
-        .with(Block::Ean13(Ean13Block { code: Ean13::parse("123456789012").unwrap(), text: BarcodeText::Below, module: None }))
+        .with(Block::Ean13(Ean13Block {
+            code: Ean13::parse("123456789012").unwrap(),
+            text: BarcodeText::Below,
+            module: None,
+        }))
         .with(Block::blank())
         .with(Block::text("Текст слева"))
         .with(Block::blank())
@@ -108,7 +115,9 @@ fn itkassa_slip() -> Document {
         .with(Block::text("Заголовок документа").bold())
         .with(Block::Blank { lines: 10 })
         .with(Block::text("Строка 2\nСтрока 3"))
-        .with(Block::Qr(Qr { data: "Номер_билета_кодировать_в_QR-код".into(), ec: QrEc::M, module: Some(6) }))
+        .with(Block::Qr(Qr {
+            data: "Номер_билета_кодировать_в_QR-код".into(), ec: QrEc::M, module: Some(6)
+        }))
 }
 
 fn golden_path(name: &str) -> PathBuf {
@@ -160,7 +169,8 @@ fn check_png_golden(name: &str, bytes: &[u8]) {
         std::fs::write(&path, bytes).unwrap();
         return;
     }
-    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with KASSA_UPDATE_GOLDEN=1", path.display()));
+    let golden =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with KASSA_UPDATE_GOLDEN=1", path.display()));
     let (got, want) = (decode(bytes), decode(&golden));
     let actual = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let differing = got.pixels.iter().zip(&want.pixels).filter(|(a, b)| a != b).count();
@@ -185,15 +195,17 @@ fn check_text_golden(name: &str, lines: &[String]) {
         std::fs::write(&path, &text).unwrap();
         return;
     }
-    let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run with KASSA_UPDATE_GOLDEN=1", path.display()));
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with KASSA_UPDATE_GOLDEN=1", path.display()));
     assert_eq!(text, golden, "{name} differs from the golden");
 }
 
 /// Every QR code rqrr finds in the image, decoded.
 fn decode_qr(image: &Decoded) -> Vec<String> {
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(image.width as usize, image.height as usize, |x, y| {
-        if image.at(x as u32, y as u32) { 0 } else { 255 }
-    });
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(image.width as usize, image.height as usize, |x, y| {
+            if image.at(x as u32, y as u32) { 0 } else { 255 }
+        });
     prepared.detect_grids().into_iter().map(|grid| grid.decode().expect("QR decodes").1).collect()
 }
 
@@ -207,10 +219,12 @@ fn decode_ean13(image: &Decoded) -> String {
 fn ean13_on_row(image: &Decoded, y: u32) -> Option<String> {
     const L: [&str; 10] =
         ["0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011", "0110111", "0001011"];
-    const PARITY: [&str; 10] = ["LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL"];
+    const PARITY: [&str; 10] =
+        ["LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL"];
     let g = |l: &str| l.chars().rev().map(|c| if c == '1' { '0' } else { '1' }).collect::<String>();
     let r = |l: &str| l.chars().map(|c| if c == '1' { '0' } else { '1' }).collect::<String>();
-    let bars = (1..image.width).filter(|&x| image.at(x, y) && !image.at(x - 1, y)).count() + usize::from(image.at(0, y));
+    let bars =
+        (1..image.width).filter(|&x| image.at(x, y) && !image.at(x - 1, y)).count() + usize::from(image.at(0, y));
     if bars != 30 {
         return None;
     }
@@ -248,7 +262,10 @@ fn ean13_on_row(image: &Decoded, y: u32) -> Option<String> {
     let first = PARITY.iter().position(|p| *p == parity)?;
     // The symbol decoded: now its quiet zones must be white (11 modules left, 7 right).
     assert!(start >= 11 * module, "left quiet zone of 11 modules on row {y}");
-    assert!(end + 7 * module <= image.width && (end..end + 7 * module).all(|x| !image.at(x, y)), "right quiet zone on row {y}");
+    assert!(
+        end + 7 * module <= image.width && (end..end + 7 * module).all(|x| !image.at(x, y)),
+        "right quiet zone on row {y}"
+    );
     Some(format!("{first}{digits}"))
 }
 
@@ -275,7 +292,10 @@ fn every_character_of_the_test_receipt_has_a_monospaced_glyph() {
     for c in "әғқңөұүһіӘҒҚҢӨҰҮҺІ₸₽".chars() {
         assert!(text.contains(c), "the test receipt shows {c}");
     }
-    let faces = [FontRef::try_from_slice(dejavu::sans_mono::regular()).unwrap(), FontRef::try_from_slice(dejavu::sans_mono::bold()).unwrap()];
+    let faces = [
+        FontRef::try_from_slice(dejavu::sans_mono::regular()).unwrap(),
+        FontRef::try_from_slice(dejavu::sans_mono::bold()).unwrap(),
+    ];
     for c in text.chars().filter(|c| *c != ' ') {
         for face in &faces {
             assert_ne!(face.glyph_id(c).0, 0, "DejaVu Sans Mono has no glyph for {c:?}");
@@ -366,8 +386,10 @@ fn threshold_decides_which_grey_pixels_turn_black() {
     assert!(0 < low && low < mid && mid < high && high < all, "{low} < {mid} < {high} < {all}");
     // Pure black QR modules are black at any threshold above 0.
     let qr_only = Document::new().with(Block::qr("x"));
-    let counts: Vec<usize> =
-        [1, 128, 255].iter().map(|t| black_count(&render_png(&qr_only, &Options { threshold: *t, ..Options::default() }).unwrap())).collect();
+    let counts: Vec<usize> = [1, 128, 255]
+        .iter()
+        .map(|t| black_count(&render_png(&qr_only, &Options { threshold: *t, ..Options::default() }).unwrap()))
+        .collect();
     assert!(counts.windows(2).all(|w| w[0] == w[1]) && counts[0] > 0, "{counts:?}");
 }
 
@@ -380,7 +402,8 @@ fn width_is_exact_and_scale_grows_the_content() {
     }
     let narrow = Options { width_px: 128, scale_milli: 500, threshold: 128 };
     assert_eq!(decode(&render_png(&doc, &narrow).unwrap()).width, 128);
-    let height = |scale| decode(&render_png(&doc, &Options { scale_milli: scale, ..Options::default() }).unwrap()).height;
+    let height =
+        |scale| decode(&render_png(&doc, &Options { scale_milli: scale, ..Options::default() }).unwrap()).height;
     assert!(height(500) < height(1000) && height(1000) < height(2000));
     assert_eq!(height(2000), 2 * height(1000), "twice the scale, twice the line height");
 }
@@ -411,14 +434,23 @@ fn limits_are_typed_errors() {
     let long_feed: Vec<Block> = (0..400).map(|_| Block::text("x")).collect();
     let tall = Options { width_px: 1024, scale_milli: 4000, threshold: 128 };
     assert!(matches!(render_png(&Document { blocks: long_feed }, &tall), Err(RenderError::TooTall(h)) if h > 32_000));
-    assert_eq!(render_png(&Document::new(), &Options { width_px: 2000, ..Options::default() }), Err(RenderError::Width(2000)));
-    assert_eq!(render_png(&Document::new(), &Options { width_px: 100, ..Options::default() }), Err(RenderError::Width(100)));
+    assert_eq!(
+        render_png(&Document::new(), &Options { width_px: 2000, ..Options::default() }),
+        Err(RenderError::Width(2000))
+    );
+    assert_eq!(
+        render_png(&Document::new(), &Options { width_px: 100, ..Options::default() }),
+        Err(RenderError::Width(100))
+    );
     assert_eq!(
         render_png(&Document::new(), &Options { scale_milli: 4001, ..Options::default() }),
         Err(RenderError::Scale("4001/1000".into()))
     );
     // 384 px at scale 4.0 leaves 8 columns of 48 px.
-    assert_eq!(render_png(&Document::new(), &Options { scale_milli: 4000, ..Options::default() }), Err(RenderError::Columns(8)));
+    assert_eq!(
+        render_png(&Document::new(), &Options { scale_milli: 4000, ..Options::default() }),
+        Err(RenderError::Columns(8))
+    );
     // A 1 KiB payload needs a 141-module symbol (+8 quiet), wider than 128 px at one pixel a module.
     let big = Block::Qr(Qr { data: "Z".repeat(1024), ec: QrEc::H, module: Some(1) });
     assert!(matches!(
@@ -445,8 +477,19 @@ fn view_model_is_plain_data() {
     // The structs are public so a mapping can build any block directly.
     let doc = Document {
         blocks: vec![
-            Block::Text(Text { text: "Қ".into(), align: kassa_render::Align::Right, wrap: Wrap::Anywhere, style: Style::default() }),
-            Block::Pair(Pair { left: "a".into(), right: "b".into(), fill: '.', wrap: Wrap::Word, style: Style { bold: true, size: Size::Normal } }),
+            Block::Text(Text {
+                text: "Қ".into(),
+                align: kassa_render::Align::Right,
+                wrap: Wrap::Anywhere,
+                style: Style::default(),
+            }),
+            Block::Pair(Pair {
+                left: "a".into(),
+                right: "b".into(),
+                fill: '.',
+                wrap: Wrap::Word,
+                style: Style { bold: true, size: Size::Normal },
+            }),
             Block::Separator { symbol: '=', style: Style::default() },
         ],
     };
