@@ -350,6 +350,7 @@ mod tests {
 
     #[test]
     fn codes_print_their_value_in_text() {
+        // LOY-37: a device that cannot print a QR code or barcode prints the value as text.
         let doc = Document::new()
             .with(Block::qr("http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437"))
             .with(Block::ean13(Ean13::parse("460123456789").unwrap()));
@@ -383,6 +384,7 @@ mod tests {
         assert!(layout(&Document::new().with(Block::text(fine)), 32, Target::Text).is_ok());
         assert_eq!(layout(&Document::new(), 11, Target::Text), Err(RenderError::Columns(11)));
         assert_eq!(layout(&Document::new(), 161, Target::Text), Err(RenderError::Columns(161)));
+        // ITK-68: feed 1–100 lines; ITK-67: QR size 1–16.
         assert_eq!(
             layout(&Document::new().with(Block::Blank { lines: 0 }), 32, Target::Text),
             Err(RenderError::Feed(0))

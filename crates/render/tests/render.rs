@@ -15,7 +15,7 @@ use kassa_render::{
 };
 use sha2::{Digest, Sha256};
 
-/// CORE-100's example `qr_code`.
+/// The example `qr_code` of cash-core §10.5.
 const QR_URL: &str = "http://consumer.test-oofd.kz/?&i=1008&f=010100134464&s=1750,00&t=20250117T133437";
 
 fn money(minor: i64) -> Money {
@@ -24,7 +24,7 @@ fn money(minor: i64) -> Money {
 
 /// A Kazakh receipt in Kazakh and Russian: every Kazakh letter (ә ғ қ ң ө ұ ү һ і), ₸ and ₽,
 /// a wrapped item name, item and receipt taxes, a discount, payments with change, fiscal
-/// attributes, the CORE-100 QR code and an EAN-13 barcode.
+/// attributes, the cash-core §10.5 QR code and an EAN-13 barcode.
 fn kz_receipt(copy: bool) -> ReceiptView {
     ReceiptView {
         header: vec!["ТОО «Әлем Сауда»".into(), "БИН 123456789012".into(), "Алматы қ., Абай даңғылы 10".into()],
@@ -73,7 +73,7 @@ fn kz_receipt(copy: bool) -> ReceiptView {
     }
 }
 
-/// LOY-36/37 EX-PRINT, the Frontol slip, mapped as the loyalty face would: size default/small
+/// The Frontol slip EX-PRINT (frontol-loyalty §6), mapped as the loyalty face would: size default/small
 /// → Normal, medium → Tall, large → Large; `line` → separator; `br` → one blank line.
 fn frontol_slip() -> Document {
     let text = |t: &str, size: Size| Block::text(t).size(size);
@@ -108,8 +108,7 @@ fn frontol_slip() -> Document {
         .with(Block::blank())
 }
 
-/// ITKassa §A.8.4: startSlip, bold title (ITK-66), feed 10 (ITK-68), two lines, QR of size 6
-/// (ITK-67), endSlip.
+/// The ITKassa slip of §A.8.4: startSlip, bold title, feed 10, two lines, QR of size 6, endSlip.
 fn itkassa_slip() -> Document {
     Document::new()
         .with(Block::text("Заголовок документа").bold())
@@ -346,7 +345,7 @@ fn kz_receipt_png_384() {
 
 #[test]
 fn kz_receipt_png_576_copy_scaled() {
-    // The cash-core example parameters: 576 px, scale 1.3, threshold 192; a copy (CORE-59).
+    // The cash-core example parameters (§7.11): 576 px, scale 1.3, threshold 192; a copy.
     let options = Options::from_request(Some(576), Some("1.3"), Some(192)).unwrap();
     let doc = kz_receipt(true).to_document();
     let bytes = render_png(&doc, &options).unwrap();
