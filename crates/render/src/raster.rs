@@ -392,7 +392,7 @@ fn draw_char(canvas: &mut Canvas, glyphs: &mut Glyphs<'_>, c: char, style: Style
         return;
     }
     for (row, lums) in bitmap.luminance.chunks_exact(bitmap.width as usize).enumerate() {
-        for (col, lum) in lums.iter().enumerate() {
+        for (col, lum) in lums.iter().enumerate().filter(|(_, lum)| **lum < 255) {
             canvas.darken(i64::from(x) + bitmap.dx + col as i64, i64::from(top) + bitmap.dy + row as i64, *lum);
         }
     }
