@@ -1,5 +1,5 @@
 //! The layering rule, checked on the real dependency graph (`cargo metadata`): the pure crates
-//! (money, domain) and the core depend on no async runtime, database driver or HTTP crate.
+//! (money, domain, render) and the core depend on no async runtime, database driver or HTTP crate.
 
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -45,7 +45,7 @@ fn normal_closure(meta: &Value, root: &str) -> BTreeSet<String> {
 #[test]
 fn pure_layers_have_no_io_dependencies() {
     let meta = metadata();
-    for krate in ["kassa-money", "kassa-domain", "kassa-store", "kassa-core"] {
+    for krate in ["kassa-money", "kassa-domain", "kassa-render", "kassa-store", "kassa-core"] {
         let closure = normal_closure(&meta, krate);
         let bad: Vec<&str> = FORBIDDEN.iter().copied().filter(|f| closure.contains(*f)).collect();
         assert!(bad.is_empty(), "{krate} depends on {bad:?}");
