@@ -1,0 +1,500 @@
+//! Test vectors of cash-core.md §14 that are pure fiscal logic, run through the public API of
+//! `kassa_domain::kz` (prepare/finish/execute, operation_result, recompute_report). The seed's
+//! JSON examples are compared in full; lists whose order is not normative (CORE-87) are compared
+//! as sets keyed by `operation`/`payment`/`percent`, as §14 prescribes.
+
+use kassa_domain::kz::{
+    self, Body, Caller, Command, CommandType, Document, Execution, KkmConfig, KkmState, KzError, LifetimeCounts, LocalDateTime,
+    MoneyPlacementRequest, OfdOutcome, RegInfo, ReportRequest, ResultContext, TradeRequest,
+};
+use kassa_money::Money;
+use serde_json::{Value, json};
+
+const TRADE_REQUEST: &str = include_str!("../src/kz/testdata/trade_request.json");
+const TRADE_RESPONSE: &str = include_str!("../src/kz/testdata/trade_response.json");
+const PLACEMENT_RESPONSE: &str = include_str!("../src/kz/testdata/money_placement_response.json");
+const X_RESPONSE: &str = include_str!("../src/kz/testdata/x_report_response.json");
+
+fn at(text: &str) -> LocalDateTime {
+    LocalDateTime::parse(text).expect("valid date-time")
+}
+
+fn money(text: &str) -> Money {
+    Money::parse(text).expect("valid amount")
+}
+
+fn reg_info() -> RegInfo {
+    serde_json::from_value(json!({
+        "org": {"title": "ЧН ГЕОРГИАДИ ЛИЛИЯ ГЕННАДЬЕВНА", "address": "г. Темиртау, Республики / ", "inn": "910812450255", "taxation_type": 0, "okved": "", "tenantId": 1},
+        "pos": {"title": "Для Макса", "address": "г. Нур-Султан, р-н Есиль, Республики 1"},
+        "kkm": {"point_of_payment_number": "", "terminal_number": "", "fns_kkm_id": "010100134464", "serial_number": "ISCR1018036404743", "kkm_id": "6923"}
+    }))
+    .unwrap()
+}
+
+fn test_config() -> KkmConfig {
+    KkmConfig::new("http://consumer.test-oofd.kz")
+}
+
+fn admin() -> Caller {
+    Caller { code: 1, name: "Administrator".into() }
+}
+
+fn asasd() -> Caller {
+    Caller { code: 1, name: "asasd".into() }
+}
+
+fn trade_request() -> TradeRequest {
+    serde_json::from_str(TRADE_REQUEST).unwrap()
+}
+
+fn trade(request: TradeRequest) -> Command {
+    Command::Trade(request)
+}
+
+fn accepted(fiscal_id: &str) -> OfdOutcome {
+    OfdOutcome::Accepted { fiscal_id: fiscal_id.into(), qr_code: format!("qr-{fiscal_id}"), ads_info: None }
+}
+
+/// Runs a command with an OFD link that always answers `outcome`.
+fn run(state: &KkmState, command: &Command, caller: &Caller, now: LocalDateTime, outcome: &OfdOutcome) -> Execution {
+    kz::execute(state, command, caller, &test_config(), now, |_| outcome.clone())
+}
+
+/// The state after a successful execution.
+fn after(state: &KkmState, execution: &Execution) -> KkmState {
+    assert_eq!(execution.outcome, Ok(()), "command failed");
+    execution.final_state(state).clone()
+}
+
+fn error_of(state: &KkmState, command: &Command, now: LocalDateTime, outcome: &OfdOutcome) -> u32 {
+    run(state, command, &admin(), now, outcome).outcome.expect_err("command must fail").code()
+}
+
+/// Sorts arrays of objects keyed by `operation`/`payment`/`percent` (CORE-87: order not normative).
+fn normalize(value: Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(normalize).collect();
+            let key = |v: &Value| {
+                ["operation", "payment", "percent"].iter().find_map(|k| v.get(*k).map(ToString::to_string)).unwrap_or_default()
+            };
+            items.sort_by_key(key);
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect()),
+        other => other,
+    }
+}
+
+fn response_data(text: &str) -> Value {
+    let mut envelope: Value = serde_json::from_str(text).unwrap();
+    normalize(envelope["response_data"].take())
+}
+
+fn result_json(state: &KkmState, document: &Document, context: &ResultContext) -> Value {
+    normalize(serde_json::to_value(kz::operation_result(state, document, context)).unwrap())
+}
+
+fn context(local_name: &str, operator: &str, ofd: bool) -> ResultContext {
+    ResultContext {
+        kkm_local_name: local_name.into(),
+        operator_name: operator.into(),
+        vat_certificate: kz::VatCertificate::default(),
+        ofd_name: if ofd { "Казахтелеком - test".into() } else { String::new() },
+        ofd_url: if ofd { "http://consumer.test-oofd.kz".into() } else { String::new() },
+    }
+}
+
+/// TV-4 pre-state: autonomous (< 72 h), offline number 1007, shift 124 open (< 24 h), document 8.
+fn tv4_state() -> KkmState {
+    let mut state = KkmState::new(reg_info());
+    state.is_offline = true;
+    state.offline_start_date = Some(at("2025-01-16T10:00:00"));
+    state.offline_ticket_number = 1007;
+    state.fr_shift_number = 124;
+    state.shift_state = 1;
+    state.shift_open_date = Some(at("2025-01-17T09:00:00"));
+    state.shift_document_number = 8;
+    state.cash_sum = money("100");
+    state
+}
+
+#[test]
+fn tv4_trade_operation_seed_example() {
+    // TV-4, CORE-72..76, CORE-95, CORE-98, CORE-100.
+    let state = tv4_state();
+    let now = at("2025-01-17T13:34:37");
+    let execution = run(&state, &trade(trade_request()), &admin(), now, &OfdOutcome::Unreachable);
+    let next = after(&state, &execution);
+    assert_eq!(execution.committed.len(), 1);
+    let document = &execution.committed[0].document;
+    let actual = result_json(&next, document, &context("test_6923", "Administrator", true));
+    assert_eq!(actual, response_data(TRADE_RESPONSE));
+    // State after (CORE-74, CORE-66, CORE-98).
+    assert_eq!(next.offline_ticket_number, 1008);
+    assert_eq!(next.shift_document_number, 9);
+    assert_eq!(next.cash_sum, money("850"));
+    assert_eq!(next.revenue, money("1750"));
+    assert_eq!(next.non_nullable_sums[2], money("1750"));
+    // Journal record (CORE-80, §6.10).
+    assert_eq!(document.command, CommandType::Ticket);
+    assert_eq!((document.fr_shift_number, document.shift_document_number, document.is_offline), (124, 8, true));
+    assert_eq!(serde_json::to_value(&document.list_body).unwrap(), json!({"operation":2,"payments":[0,1],"sum":1750,"fiscal_id":"1008"}));
+    assert_eq!(document.date, now);
+}
+
+#[test]
+fn tv20_legacy_item_form() {
+    // TV-20, CORE-69: a separate type 5 item attaches to the preceding commodity.
+    let mut request = trade_request();
+    let discount = request.items[0].discount.take();
+    request.items.push(kz::command::ItemRequest { kind: 5, commodity: None, markup: None, discount });
+    let state = tv4_state();
+    let now = at("2025-01-17T13:34:37");
+    let execution = run(&state, &trade(request.clone()), &admin(), now, &OfdOutcome::Unreachable);
+    let next = after(&state, &execution);
+    let actual = result_json(&next, &execution.committed[0].document, &context("test_6923", "Administrator", true));
+    assert_eq!(actual, response_data(TRADE_RESPONSE));
+    // A type 5 item without `discount` → 48; a type 3 item without `markup` → 49.
+    request.items[1].discount = None;
+    assert_eq!(error_of(&state, &trade(request.clone()), now, &OfdOutcome::Unreachable), 48);
+    request.items[1].kind = 3;
+    assert_eq!(error_of(&state, &trade(request), now, &OfdOutcome::Unreachable), 49);
+}
+
+/// The shift-121 history of TV-6/TV-7: before the TV-4 sale opened it as document 1.
+fn shift_121_start() -> KkmState {
+    let mut state = KkmState::new(reg_info());
+    state.fr_shift_number = 121;
+    let start = [money("1753"), money("123"), money("727986.98"), money("31276")];
+    state.non_nullable_sums = start;
+    state.start_shift_non_nullable_sums = start;
+    // All-time counts before the shift: the sale of this shift makes SELL 422; the deposit 127.
+    state.totals = LifetimeCounts { tickets: [14, 1, 421, 33], money_placements: [126, 232] };
+    state
+}
+
+/// Replays shift 121 up to TV-6 (sale at 21:17:55 as document 1, deposit at 21:31:43 as 2).
+fn shift_121_after_tv6() -> (KkmState, Vec<Document>, Document) {
+    let mut state = shift_121_start();
+    let mut journal = Vec::new();
+    let sale = run(&state, &trade(trade_request()), &asasd(), at("2025-01-14T21:17:55"), &accepted("901"));
+    state = after(&state, &sale);
+    journal.extend(sale.committed.into_iter().map(|f| f.document));
+    assert_eq!(state.cash_sum, money("750"));
+    let deposit = Command::MoneyPlacement(MoneyPlacementRequest { operation: 0, sum: money("1000") });
+    let placed = run(&state, &deposit, &asasd(), at("2025-01-14T21:31:43"), &accepted("x"));
+    state = after(&state, &placed);
+    let document = placed.committed[0].document.clone();
+    journal.push(document.clone());
+    (state, journal, document)
+}
+
+#[test]
+fn tv6_money_placement_deposit() {
+    // TV-6, CORE-78, CORE-66: document (121, 2), printed_document_number 2.
+    let (state, _, document) = shift_121_after_tv6();
+    let actual = result_json(&state, &document, &context("Test_6923", "asasd", false));
+    assert_eq!(actual, response_data(PLACEMENT_RESPONSE));
+    assert_eq!(state.cash_sum, money("1750"));
+    assert_eq!(state.shift_document_number, 3);
+    // Revenue and non-nullable sums unchanged by the placement.
+    assert_eq!(state.revenue, money("1750"));
+    assert_eq!(serde_json::to_value(&document.list_body).unwrap(), json!({"operation":0,"sum":1000}));
+}
+
+/// TV-7 pre-state: TV-6 plus an earlier X report as document 3.
+fn tv7_state() -> (KkmState, Vec<Document>) {
+    let (mut state, mut journal, _) = shift_121_after_tv6();
+    let x = Command::Report(ReportRequest { report_type: 1 });
+    let first = run(&state, &x, &asasd(), at("2025-01-14T21:35:00"), &accepted("x"));
+    state = after(&state, &first);
+    journal.extend(first.committed.into_iter().map(|f| f.document));
+    (state, journal)
+}
+
+#[test]
+fn tv7_x_report_seed_example() {
+    // TV-7, CORE-83..89, CORE-91: the §7.13 response.
+    let (state, mut journal) = tv7_state();
+    assert_eq!(state.shift_document_number, 4);
+    let now = at("2025-01-14T21:39:21");
+    let x = Command::Report(ReportRequest { report_type: 1 });
+    let execution = run(&state, &x, &asasd(), now, &accepted("x"));
+    let next = after(&state, &execution);
+    let document = &execution.committed[0].document;
+    let actual = result_json(&next, document, &context("Test_6923", "asasd", false));
+    assert_eq!(actual, response_data(X_RESPONSE));
+    assert_eq!(next.shift_document_number, 5);
+    assert_eq!(next.shift_state, 1);
+    assert_eq!(document.command, CommandType::Report);
+    assert_eq!(
+        serde_json::to_value(&document.list_body).unwrap(),
+        json!({"type":1,"revenue":1750,"non_nullable_sums":[{"operation":0,"sum":1753},{"operation":1,"sum":123},{"operation":2,"sum":729736.98},{"operation":3,"sum":31276}]})
+    );
+    // §9 check: the same body rebuilt from the journal alone.
+    let Body::Report(body) = &document.body else { panic!("report body") };
+    let baseline = shift_121_start().totals;
+    let rebuilt = kz::recompute_report(&state, &journal, baseline, now, false).unwrap();
+    assert_eq!(&rebuilt, body);
+    journal.push(document.clone());
+}
+
+#[test]
+fn tv8_z_report_with_automatic_withdrawal() {
+    // TV-8, CORE-79, CORE-90, CORE-63.
+    let (mut state, _) = tv7_state();
+    let x = Command::Report(ReportRequest { report_type: 1 });
+    state = after(&state, &run(&state, &x, &asasd(), at("2025-01-14T21:39:21"), &accepted("x")));
+    state.auto_withdraw_money = true;
+    let now = at("2025-01-14T22:00:00");
+    let z = Command::Report(ReportRequest { report_type: 0 });
+    let execution = run(&state, &z, &asasd(), now, &accepted("x"));
+    let next = after(&state, &execution);
+    assert_eq!(execution.committed.len(), 2);
+    let withdrawal = &execution.committed[0].document;
+    assert_eq!((withdrawal.command, withdrawal.fr_shift_number, withdrawal.shift_document_number), (CommandType::MoneyPlacement, 121, 5));
+    assert_eq!(serde_json::to_value(&withdrawal.list_body).unwrap(), json!({"operation":1,"sum":1750}));
+    let report = &execution.committed[1].document;
+    assert_eq!((report.command, report.fr_shift_number, report.shift_document_number), (CommandType::CloseShift, 121, 6));
+    let result = serde_json::to_value(kz::operation_result(&next, report, &context("Test_6923", "asasd", false))).unwrap();
+    assert_eq!(result["report_type"], json!(0));
+    assert_eq!(result["command_type"], json!(3));
+    assert_eq!(result["fr_shift_number"], json!(121));
+    assert_eq!(result["shift_document_number"], json!(6));
+    assert_eq!(result["shift_state"], json!(0));
+    assert_eq!(result["total_payments"], json!([750, 1000, 0, 0, 0]));
+    let body = &result["body"];
+    assert_eq!(body["cash_sum"], json!({"bills":0,"coins":0}));
+    assert_eq!(body["revenue"], json!({"sum":{"bills":1750,"coins":0},"is_negative":false}));
+    assert_eq!(body["close_shift_time"], json!({"date":{"year":2025,"month":1,"day":14},"time":{"hour":22,"minute":0,"second":0}}));
+    assert_eq!(
+        body["money_placementsList"],
+        json!([
+            {"operation":0,"operations_total_count":127,"operations_count":1,"operations_sum":{"bills":1000,"coins":0},"offline_count":0},
+            {"operation":1,"operations_total_count":233,"operations_count":1,"operations_sum":{"bills":1750,"coins":0},"offline_count":0}
+        ])
+    );
+    let x_body = response_data(X_RESPONSE)["body"].clone();
+    for list in ["sectionsList", "operationsList", "discountsList", "markupsList", "total_resultList", "taxesList", "ticket_operationsList", "non_nullable_sumsList", "start_shift_non_nullable_sumsList"] {
+        assert_eq!(normalize(body[list].clone()), x_body[list], "{list}");
+    }
+    assert_eq!(
+        serde_json::to_value(&report.list_body).unwrap(),
+        json!({"type":0,"revenue":1750,"non_nullable_sums":[{"operation":0,"sum":1753},{"operation":1,"sum":123},{"operation":2,"sum":729736.98},{"operation":3,"sum":31276}]})
+    );
+    // State after (CORE-63).
+    assert_eq!((next.fr_shift_number, next.shift_state, next.shift_document_number), (122, 0, 1));
+    assert_eq!((next.revenue, next.cash_sum), (Money::ZERO, Money::ZERO));
+    assert_eq!(next.start_shift_non_nullable_sums, next.non_nullable_sums);
+    assert_eq!(next.non_nullable_sums, [money("1753"), money("123"), money("729736.98"), money("31276")]);
+    let kkm = serde_json::to_value(&next).unwrap();
+    assert_eq!(kkm["shift_open_date"], json!("1899-12-30T00:00:00.000"));
+    assert_eq!(kkm["shift_close_date"], json!("2025-01-14T22:00:00.000"));
+    assert_eq!(kkm["non_nullable_sums"], json!([1753, 123, 729736.98, 31276])); // CORE-25
+    // The next ticket opens shift 122 as document 1 (CORE-62).
+    let sale = run(&next, &trade(trade_request()), &asasd(), at("2025-01-15T09:00:00"), &accepted("902"));
+    let opened = after(&next, &sale);
+    let doc = &sale.committed[0].document;
+    assert_eq!((doc.fr_shift_number, doc.shift_document_number), (122, 1));
+    assert_eq!((opened.shift_state, opened.shift_open_date), (1, Some(at("2025-01-15T09:00:00"))));
+    assert_eq!(opened.shift_close_date, None);
+}
+
+/// TV-16 pre: TV-4's items and discounts (T = 1750), online, cash_sum 0.
+fn tv16(payments: Value, taken: Option<&str>) -> Result<(KkmState, Document), u32> {
+    let mut request: Value = serde_json::from_str(TRADE_REQUEST).unwrap();
+    request["payments"] = payments;
+    if let Some(taken) = taken {
+        request["amounts"]["taken"] = serde_json::from_str(taken).unwrap();
+    }
+    let request: TradeRequest = serde_json::from_value(request).unwrap();
+    let mut state = KkmState::new(reg_info());
+    state.fr_shift_number = 5;
+    let execution = run(&state, &trade(request), &admin(), at("2025-02-01T10:00:00"), &accepted("77"));
+    match execution.outcome {
+        Ok(()) => {
+            let done = execution.committed.last().unwrap();
+            Ok((done.state.clone(), done.document.clone()))
+        }
+        Err(error) => Err(error.code()),
+    }
+}
+
+fn amounts_and_payments(document: &Document) -> (Value, Value, Value) {
+    let body = serde_json::to_value(&document.body).unwrap();
+    (body["amounts"]["taken"].clone(), body["amounts"]["change"].clone(), body["paymentsList"].clone())
+}
+
+#[test]
+fn tv16_payment_variants() {
+    // TV-16, CORE-72, CORE-73, CORE-75.
+    let m = |bills: u64| json!({"bills": bills, "coins": 0});
+    let (state, doc) = tv16(json!([{"type":1,"sum":1750}]), None).unwrap();
+    assert_eq!(amounts_and_payments(&doc), (m(0), m(0), json!([{"type":1,"sum":m(1750)}])));
+    assert_eq!(state.cash_sum, Money::ZERO);
+    let (state, doc) = tv16(json!([{"type":0,"sum":1750}]), Some("2000")).unwrap();
+    assert_eq!(amounts_and_payments(&doc), (m(2000), m(250), json!([{"type":0,"sum":m(1750)}])));
+    assert_eq!(state.cash_sum, money("1750"));
+    let (_, doc) = tv16(json!([{"type":1,"sum":1000}]), Some("1000")).unwrap();
+    assert_eq!(amounts_and_payments(&doc), (m(1000), m(250), json!([{"type":1,"sum":m(1000)},{"type":0,"sum":m(750)}])));
+    assert_eq!(tv16(json!([{"type":0,"sum":1000},{"type":1,"sum":1800}]), None).unwrap_err(), 55);
+    assert_eq!(tv16(json!([{"type":0,"sum":500},{"type":1,"sum":1000}]), None).unwrap_err(), 57);
+    assert_eq!(tv16(json!([]), Some("0")).unwrap_err(), 56);
+    assert_eq!(tv16(json!([{"type":0,"sum":1000},{"type":0,"sum":750}]), None).unwrap_err(), 2);
+    assert_eq!(tv16(json!([{"type":2,"sum":1750}]), None).unwrap_err(), 2);
+    assert_eq!(tv16(json!([{"type":0,"sum":-5}]), None).unwrap_err(), 53);
+}
+
+/// TV-17: one change to the TV-4 request (as JSON) or pre-state → the code.
+fn tv17(change: impl FnOnce(&mut Value)) -> u32 {
+    let mut request: Value = serde_json::from_str(TRADE_REQUEST).unwrap();
+    change(&mut request);
+    let request: TradeRequest = serde_json::from_value(request).unwrap();
+    error_of(&tv4_state(), &trade(request), at("2025-01-17T13:34:37"), &OfdOutcome::Unreachable)
+}
+
+#[test]
+fn tv17_validation_errors() {
+    // TV-17 rows that are fiscal logic (CORE-68..72); transport/auth rows belong to the face.
+    let commodity = "/items/0/commodity";
+    let set = |path: &'static str, value: Value| move |r: &mut Value| *r.pointer_mut(path).unwrap() = value;
+    assert_eq!(tv17(set("/operation", json!(7))), 2); // B1
+    assert_eq!(tv17(set("/items", json!([]))), 45); // B2
+    assert_eq!(tv17(set("/items/0/type", json!(5))), 46); // B4
+    assert_eq!(tv17(set("/items/0/type", json!(2))), 50); // B3
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["name"] = json!("")), 46);
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["measure_unit_code"] = json!("")), 81);
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["section_code"] = json!("")), 82);
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["quantity"] = json!(0)), 47); // CORE-26
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["quantity"] = serde_json::from_str("0.0001").unwrap()), 47);
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["price"] = json!(0)), 94);
+    assert_eq!(tv17(|r| r.pointer_mut(commodity).unwrap()["sum"] = json!(0)), 95);
+    assert_eq!(
+        tv17(|r| r.pointer_mut(commodity).unwrap()["taxes"] =
+            serde_json::from_str(r#"[{"taxation_type":101,"percent":12,"sum":214.29,"is_in_total_sum":true}]"#).unwrap()),
+        88
+    );
+    assert_eq!(
+        tv17(|r| r["taxes"] = serde_json::from_str(
+            r#"[{"taxation_type":101,"percent":12,"sum":187.5,"is_in_total_sum":true},{"taxation_type":101,"percent":12,"sum":1,"is_in_total_sum":true}]"#
+        )
+        .unwrap()),
+        89
+    ); // CORE-70
+    assert_eq!(tv17(|r| r["taxes"][0]["taxation_type"] = json!(99)), 60);
+    assert_eq!(tv17(|r| r["amounts"]["markup"]["sum"] = json!(10)), 65);
+    assert_eq!(tv17(|r| r["amounts"]["discount"]["sum"] = json!(-1)), 63);
+    assert_eq!(tv17(|r| r["items"][0]["markup"] = json!({"sum": 10})), 65);
+    assert_eq!(tv17(|r| r["items"][0]["discount"]["sum"] = json!(2000)), 59); // CORE-72
+    assert_eq!(tv17(|r| r["amounts"]["discount"]["sum"] = json!(1950)), 59);
+    assert_eq!(tv17(|r| r["customer_iin_or_bin"] = json!("910812450255")), 77); // CORE-71 step D
+    // SELL_RETURN with an empty drawer: C_net 750 > 0 → 58 (CORE-72 8).
+    let mut request = trade_request();
+    request.operation = 3;
+    let mut empty = tv4_state();
+    empty.cash_sum = Money::ZERO;
+    assert_eq!(error_of(&empty, &trade(request), at("2025-01-17T13:34:37"), &OfdOutcome::Unreachable), 58);
+    // Autonomous since 73 h → 18 (CORE-97).
+    let mut long = tv4_state();
+    long.offline_start_date = Some(at("2025-01-14T12:34:37"));
+    assert_eq!(error_of(&long, &trade(trade_request()), at("2025-01-17T13:34:37"), &OfdOutcome::Unreachable), 18);
+}
+
+#[test]
+fn tv17_blocked_by_ofd() {
+    // TV-17 last row, CORE-94: 62, flags set, no journal record, no number consumed.
+    let mut state = tv4_state();
+    state.is_offline = false;
+    state.offline_start_date = None;
+    let blocked = OfdOutcome::Blocked { text: "blocked by OFD".into() };
+    let execution = run(&state, &trade(trade_request()), &admin(), at("2025-01-17T13:34:37"), &blocked);
+    assert_eq!(execution.outcome, Err(KzError::KkmIsBlocked));
+    assert!(execution.committed.is_empty());
+    let failed = execution.failed_state.as_deref().unwrap();
+    assert!(failed.is_blocked);
+    assert_eq!(failed.blocked_info, "blocked by OFD");
+    assert_eq!(failed.shift_document_number, state.shift_document_number);
+    assert_eq!(failed.offline_ticket_number, state.offline_ticket_number);
+    // The next accepted document clears the flags.
+    let ok = run(failed, &trade(trade_request()), &admin(), at("2025-01-17T13:35:00"), &accepted("5"));
+    let cleared = after(failed, &ok);
+    assert!(!cleared.is_blocked && cleared.blocked_info.is_empty());
+}
+
+#[test]
+fn tv18_other_operation_errors() {
+    // TV-18, CORE-78, CORE-89.
+    let mut state = KkmState::new(reg_info());
+    state.cash_sum = money("1750");
+    let now = at("2025-01-14T21:00:00");
+    let placement = |operation, sum: &str| Command::MoneyPlacement(MoneyPlacementRequest { operation, sum: money(sum) });
+    assert_eq!(error_of(&state, &placement(1, "5000"), now, &accepted("x")), 58);
+    assert_eq!(error_of(&state, &placement(1, "0"), now, &accepted("x")), 2);
+    assert_eq!(error_of(&state, &placement(2, "10"), now, &accepted("x")), 2);
+    assert_eq!(error_of(&state, &Command::Report(ReportRequest { report_type: 5 }), now, &accepted("x")), 34);
+}
+
+#[test]
+fn tv19_offline_numbering_and_qr() {
+    // TV-19, CORE-95, CORE-98, CORE-100.
+    let mut request: Value = serde_json::from_str(TRADE_REQUEST).unwrap();
+    request["items"] = json!([{"type":1,"commodity":{"name":"x","section_code":"1","quantity":1,"price":187.5,"sum":187.5,"measure_unit_code":"796"}}]);
+    request["payments"] = json!([{"type":0,"sum":187.5}]);
+    request["amounts"] = json!({});
+    request["taxes"] = json!([]);
+    request["customer_iin_or_bin"] = json!("");
+    let request: TradeRequest = serde_json::from_value(request).unwrap();
+    let state = KkmState::new(reg_info());
+    let config = KkmConfig::new("http://consumer.oofd.kz");
+    let now = at("2025-03-05T09:07:03");
+    let execution = kz::execute(&state, &trade(request.clone()), &admin(), &config, now, |_| OfdOutcome::Unreachable);
+    let next = after(&state, &execution);
+    let document = &execution.committed[0].document;
+    assert_eq!(document.fiscal_id, "1001");
+    assert_eq!(document.qr_code, "http://consumer.oofd.kz/?&i=1001&f=010100134464&s=187,50&t=20250305T090703");
+    assert!(next.is_offline && document.is_offline);
+    assert_eq!(serde_json::to_value(&next).unwrap()["offline_start_date"], json!("2025-03-05T09:07:03.000"));
+    let result = serde_json::to_value(kz::operation_result(&next, document, &ResultContext::default())).unwrap();
+    assert_eq!(result["is_offline"], json!(true));
+    assert_eq!(result["body"]["printed_ticket"], result["qr_code"]);
+    // CORE-95: while autonomous nothing is submitted.
+    let mut submitted = false;
+    let second = kz::execute(&next, &trade(request), &admin(), &config, at("2025-03-05T09:08:00"), |_| {
+        submitted = true;
+        accepted("nope")
+    });
+    assert!(!submitted);
+    assert_eq!(second.committed[0].document.fiscal_id, "1002");
+    // Totals format.
+    assert_eq!(kz::qr_code("http://c", "1", "f", money("0.05"), now), "http://c/?&i=1&f=f&s=0,05&t=20250305T090703");
+    assert_eq!(kz::qr_code("http://c", "1", "f", money("1234567.8"), now), "http://c/?&i=1&f=f&s=1234567,80&t=20250305T090703");
+}
+
+#[test]
+fn tv3_vendor_id() {
+    // TV-3, CORE-45.
+    let generated = kz::vendor_id("ISCR", at("2022-02-24T16:25:46.997")).unwrap();
+    assert_eq!(generated.vendor_id, "ISCR1036260746997");
+    assert_eq!(generated.manufacture_date.to_string(), "2022-02-24T16:25:46.997");
+    assert_eq!(kz::manufacture_date("ISCR1018036404743").unwrap().to_string(), "2021-07-28T18:06:44.743");
+    assert_eq!(kz::manufacture_date("ISCR1036260746997"), Some(at("2022-02-24T16:25:46.997")));
+    // Consecutive calls are distinct.
+    let now = at("2022-02-24T16:25:46.997");
+    let next = kz::vendor::next_instant(Some(now), now);
+    assert_ne!(kz::vendor_id("ISCR", next).unwrap().vendor_id, generated.vendor_id);
+    assert_eq!(kz::vendor_id("ISCR", at("2020-12-31T23:59:59")), None);
+}
+
+#[test]
+fn tv5_money_conversion() {
+    // TV-5, CORE-22, CORE-24, CORE-25.
+    use kassa_domain::kz::wire::{MoneyObject, shortest};
+    for (text, bills, coins) in [("727985.98", 727_985, 98), ("11749.5", 11_749, 50), ("187.5", 187, 50), ("1562.5", 1562, 50), ("1234.56", 1234, 56), ("0.005", 0, 1)] {
+        let amount = Money::parse_rounded(text).unwrap();
+        assert_eq!(MoneyObject::of(amount), MoneyObject { bills, coins }, "{text}");
+    }
+    assert_eq!(shortest(Money::from_minor(1_175_000)), "11750");
+    assert_eq!(shortest(Money::from_minor(72_798_598)), "727985.98");
+}
