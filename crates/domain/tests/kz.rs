@@ -498,3 +498,274 @@ fn tv5_money_conversion() {
     assert_eq!(shortest(Money::from_minor(1_175_000)), "11750");
     assert_eq!(shortest(Money::from_minor(72_798_598)), "727985.98");
 }
+
+/// A simple online sale of `amount` paid in cash, section `section`.
+fn sale(operation: i64, amount: &str, section: &str) -> Command {
+    let request: TradeRequest = serde_json::from_value(json!({
+        "operation": operation,
+        "items": [{"type":1,"commodity":{"name":"x","section_code":section,"quantity":1,"price":serde_json::from_str::<Value>(amount).unwrap(),"sum":serde_json::from_str::<Value>(amount).unwrap(),"measure_unit_code":"796"}}],
+        "payments": [{"type":0,"sum":serde_json::from_str::<Value>(amount).unwrap()}]
+    }))
+    .unwrap();
+    trade(request)
+}
+
+#[test]
+fn core_64_shift_of_24_hours_is_closed_by_the_next_ticket() {
+    // CORE-64 with CORE-79: withdrawal, Z (own documents), then the ticket opens the next shift.
+    let mut state = KkmState::new(reg_info());
+    state.auto_withdraw_money = true;
+    state = after(&state, &run(&state, &sale(2, "100", "1"), &admin(), at("2025-01-01T08:00:00"), &accepted("1")));
+    // 23:59:59 later: still the same shift.
+    let same = run(&state, &sale(2, "50", "1"), &admin(), at("2025-01-02T07:59:59"), &accepted("2"));
+    assert_eq!(same.committed.len(), 1);
+    state = after(&state, &same);
+    assert_eq!(state.fr_shift_number, 1);
+    // 24 h after opening: automatic withdrawal of 150, Z of shift 1, ticket 1 of shift 2.
+    let execution = run(&state, &sale(2, "10", "1"), &admin(), at("2025-01-02T08:00:00"), &accepted("3"));
+    let next = after(&state, &execution);
+    let kinds: Vec<_> = execution.committed.iter().map(|f| (f.document.command, f.document.fr_shift_number, f.document.shift_document_number)).collect();
+    assert_eq!(kinds, vec![(CommandType::MoneyPlacement, 1, 3), (CommandType::CloseShift, 1, 4), (CommandType::Ticket, 2, 1)]);
+    assert_eq!(next.cash_sum, money("10"));
+    assert_eq!(next.shift_open_date, Some(at("2025-01-02T08:00:00")));
+    // The automatic Z stays committed even if the ticket then fails (§8.4).
+    let mut failing = trade_request();
+    failing.customer_iin_or_bin = "910812450255".into();
+    let mut old = state.clone();
+    old.auto_withdraw_money = false;
+    let execution = run(&old, &trade(failing), &admin(), at("2025-01-03T08:00:00"), &accepted("4"));
+    assert_eq!(execution.outcome, Err(KzError::SameTaxpayerAndCustomer));
+    assert_eq!(execution.committed.len(), 1);
+    assert_eq!(execution.final_state(&old).fr_shift_number, 2);
+}
+
+#[test]
+fn core_65_z_report_on_a_closed_shift() {
+    // CORE-65: accepted; reports the current shift with no operations, then CORE-63.
+    let state = KkmState::new(reg_info());
+    let z = Command::Report(ReportRequest { report_type: 0 });
+    let execution = run(&state, &z, &admin(), at("2025-01-01T08:00:00"), &accepted("x"));
+    let next = after(&state, &execution);
+    assert_eq!(next.fr_shift_number, 2);
+    let Body::Report(report) = &execution.committed[0].document.body else { panic!("report") };
+    assert_eq!(report.shift_number, 1);
+    assert!(report.operations.is_empty() && report.ticket_operations.is_empty());
+    // CORE-79: no withdrawal when the drawer is empty.
+    assert_eq!(execution.committed.len(), 1);
+}
+
+#[test]
+fn core_62_only_tickets_open_a_shift() {
+    // CORE-62, A-14: money placements and X reports leave the shift closed.
+    let mut state = KkmState::new(reg_info());
+    let deposit = Command::MoneyPlacement(MoneyPlacementRequest { operation: 0, sum: money("10") });
+    state = after(&state, &run(&state, &deposit, &admin(), at("2025-01-01T08:00:00"), &accepted("x")));
+    let x = Command::Report(ReportRequest { report_type: 1 });
+    state = after(&state, &run(&state, &x, &admin(), at("2025-01-01T08:01:00"), &accepted("x")));
+    assert_eq!((state.shift_state, state.shift_document_number), (0, 3));
+    state = after(&state, &run(&state, &sale(2, "5", "1"), &admin(), at("2025-01-01T08:02:00"), &accepted("1")));
+    assert_eq!((state.shift_state, state.shift_document_number, state.fr_shift_number), (1, 4, 1));
+}
+
+#[test]
+fn core_94_ofd_outcomes() {
+    // CORE-94: refusals change nothing and consume no number; InvalidToken is autonomous.
+    let state = KkmState::new(reg_info());
+    let now = at("2025-01-01T08:00:00");
+    for (outcome, code) in [
+        (OfdOutcome::UnknownKkm, 61),
+        (OfdOutcome::SameTaxpayerAndCustomer, 77),
+        (OfdOutcome::Rejected, 84),
+        (OfdOutcome::Undecodable, 28),
+        (OfdOutcome::Blocked { text: "t".into() }, 62),
+    ] {
+        let execution = run(&state, &sale(2, "5", "1"), &admin(), now, &outcome);
+        assert_eq!(execution.outcome.map_err(KzError::code), Err(code));
+        assert!(execution.committed.is_empty());
+    }
+    let execution = run(&state, &sale(2, "5", "1"), &admin(), now, &OfdOutcome::InvalidToken);
+    let next = after(&state, &execution);
+    assert!(next.is_invalid_token && next.is_offline);
+    assert_eq!(execution.committed[0].document.fiscal_id, "1001");
+    // Online acceptance takes the OFD's fiscal id and QR, and its ads.
+    let ads = vec![kz::AdsObject { info: kz::state::AdInfo { kind: 0, version: 601 }, text: "ad".into() }];
+    let outcome = OfdOutcome::Accepted { fiscal_id: "123".into(), qr_code: "qr".into(), ads_info: Some(ads.clone()) };
+    let execution = run(&state, &sale(2, "5", "1"), &admin(), now, &outcome);
+    let next = after(&state, &execution);
+    let document = &execution.committed[0].document;
+    assert_eq!((document.fiscal_id.as_str(), document.qr_code.as_str(), document.is_offline), ("123", "qr", false));
+    let Body::Ticket(ticket) = &document.body else { panic!("ticket") };
+    assert_eq!((ticket.offline_ticket_number, ticket.printed_document_number_old.as_str()), (0, "123"));
+    assert_eq!(next.ads_info, ads);
+    assert_eq!(serde_json::to_value(&next.ads_info).unwrap()[0]["Text"], json!("ad"));
+}
+
+#[test]
+fn core_96_leaving_autonomous_mode() {
+    // CORE-96, A-33: when the queue is drained the flags and dates reset.
+    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable));
+    assert!(state.is_offline);
+    let online = state.queue_drained();
+    assert!(!online.is_offline);
+    assert_eq!((online.offline_start_date, online.offline_end_date), (None, None));
+    // The autonomous numbers are never reused (CORE-98).
+    let again = run(&online, &sale(2, "5", "1"), &admin(), at("2025-01-01T09:00:00"), &OfdOutcome::Unreachable);
+    assert_eq!(again.committed[0].document.fiscal_id, "1002");
+}
+
+#[test]
+fn core_97_offline_limit_is_configurable() {
+    // CORE-97: 18 for trade, placement and reports once the limit is reached.
+    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable));
+    let mut config = test_config();
+    config.offline_limit = kz::Millis::hours(1);
+    let commands = [
+        sale(2, "5", "1"),
+        Command::MoneyPlacement(MoneyPlacementRequest { operation: 0, sum: money("1") }),
+        Command::Report(ReportRequest { report_type: 1 }),
+    ];
+    for command in &commands {
+        let early = kz::execute(&state, command, &admin(), &config, at("2025-01-01T08:59:59"), |_| OfdOutcome::Unreachable);
+        assert_eq!(early.outcome, Ok(()));
+        let late = kz::execute(&state, command, &admin(), &config, at("2025-01-01T09:00:00"), |_| OfdOutcome::Unreachable);
+        assert_eq!(late.outcome, Err(KzError::OfflineTooLong));
+    }
+}
+
+#[test]
+fn core_32_clock_behind_the_journal() {
+    // CORE-32: 36 when the clock is earlier than the latest journal record.
+    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &accepted("1")));
+    assert_eq!(error_of(&state, &sale(2, "5", "1"), at("2025-01-01T07:59:59"), &accepted("2")), 36);
+    assert_eq!(error_of(&state, &Command::Report(ReportRequest { report_type: 0 }), at("2025-01-01T07:00:00"), &accepted("2")), 36);
+}
+
+#[test]
+fn core_74_counters_per_operation() {
+    // CORE-74: drawer and revenue signs per operation; non-nullable sums always grow.
+    let mut state = KkmState::new(reg_info());
+    let now = at("2025-01-01T08:00:00");
+    state = after(&state, &run(&state, &sale(2, "100", "1"), &admin(), now, &accepted("1")));
+    state = after(&state, &run(&state, &sale(1, "30", "1"), &admin(), now, &accepted("2")));
+    state = after(&state, &run(&state, &sale(3, "20", "1"), &admin(), now, &accepted("3")));
+    state = after(&state, &run(&state, &sale(0, "5", "1"), &admin(), now, &accepted("4")));
+    assert_eq!(state.cash_sum, money("105"));
+    assert_eq!(state.revenue, money("105"));
+    assert_eq!(state.non_nullable_sums, [money("5"), money("30"), money("100"), money("20")]);
+    // A refund larger than the drawer is refused (58): cash can never go negative.
+    assert_eq!(error_of(&state, &sale(3, "105.01", "1"), now, &accepted("5")), 58);
+    // CORE-88: BUY and SELL_RETURN count negative in total_payments.
+    let x = run(&state, &Command::Report(ReportRequest { report_type: 1 }), &admin(), now, &accepted("x"));
+    let result = serde_json::to_value(kz::operation_result(&after(&state, &x), &x.committed[0].document, &ResultContext::default())).unwrap();
+    assert_eq!(result["total_payments"], json!([105, 0, 0, 0, 0]));
+    // Negative revenue is carried as a flag (CORE-84).
+    let refund = after(&state, &run(&state, &sale(3, "105", "1"), &admin(), now, &accepted("6")));
+    let z = run(&refund, &sale(0, "1", "1"), &admin(), now, &accepted("7"));
+    assert_eq!(z.outcome, Err(KzError::NotEnoughCash));
+    let x = run(&refund, &Command::Report(ReportRequest { report_type: 1 }), &admin(), now, &accepted("x"));
+    let Body::Report(report) = &x.committed[0].document.body else { panic!("report") };
+    assert_eq!((report.revenue.sum, report.revenue.is_negative), (Money::ZERO, false));
+    assert_eq!(serde_json::to_value(&after(&refund, &x)).unwrap()["revenue"], json!(0));
+}
+
+#[test]
+fn core_86_tax_aggregation() {
+    // CORE-86: ticket tax on T, commodity tax on the line, discount taxes subtract, percent lists
+    // ascending, one operation list per percent.
+    let request: TradeRequest = serde_json::from_value(json!({
+        "operation": 2,
+        "items": [
+            {"type":1,"commodity":{"name":"a","section_code":"S2","quantity":1,"price":112,"sum":112,"measure_unit_code":"796",
+              "taxes":[{"taxation_type":101,"percent":12,"sum":12,"is_in_total_sum":true}]},
+             "discount":{"sum":11.2,"taxes":[{"taxation_type":101,"percent":12,"sum":1.2,"is_in_total_sum":true}]}},
+            {"type":1,"commodity":{"name":"b","section_code":"S1","quantity":1.5,"price":10,"sum":15,"measure_unit_code":"796",
+              "taxes":[{"taxation_type":101,"percent":0,"sum":0,"is_in_total_sum":true}]}}
+        ],
+        "payments": [{"type":1,"sum":115.8}]
+    }))
+    .unwrap();
+    let state = KkmState::new(reg_info());
+    let execution = run(&state, &trade(request), &admin(), at("2025-01-01T08:00:00"), &accepted("1"));
+    let next = after(&state, &execution);
+    let body = kz::report_body(&kz::report::ReportHeader::of(&next, at("2025-01-01T09:00:00"), false), &next.counters, &next.totals);
+    let json = serde_json::to_value(&body).unwrap();
+    let m = |bills: u64, coins: u32| json!({"bills": bills, "coins": coins});
+    assert_eq!(
+        json["taxesList"],
+        json!([
+            {"percent":0,"operationsList":[{"operation":2,"turnover":m(15,0),"turnover_without_tax":m(15,0),"sum":m(0,0)}]},
+            {"percent":12000,"operationsList":[{"operation":2,"turnover":m(100,80),"turnover_without_tax":m(90,0),"sum":m(10,80)}]}
+        ])
+    );
+    // CORE-87: sections in order of first appearance; discounts listed; markups empty.
+    assert_eq!(json["sectionsList"][0]["section_code"], json!("S2"));
+    assert_eq!(json["sectionsList"][1]["section_code"], json!("S1"));
+    assert_eq!(json["discountsList"], json!([{"operation":2,"count":1,"sum":m(11,20)}]));
+    assert_eq!(json["markupsList"], json!([]));
+    assert_eq!(json["total_resultList"], json!([{"operation":2,"count":2,"sum":m(115,80)}]));
+    assert_eq!(json["ticket_operationsList"][0]["paymentsList"], json!([{"payment":1,"sum":m(115,80),"count":1}]));
+}
+
+#[test]
+fn section_11_error_codes_and_texts() {
+    // §11 / CORE-9: every refusal has its exact code and text constant.
+    let expected = [
+        (2, "invalid_fields"),
+        (18, "kkm_in_offline_mode_too_long"),
+        (28, "protobuf_deserialization_error"),
+        (29, "operation_failed"),
+        (34, "invalid_report_type"),
+        (36, "invalid_local_date"),
+        (45, "items_list_is_empty"),
+        (46, "item_commodity_undefined"),
+        (47, "item_quantity_is_incorrect"),
+        (48, "item_discount_undefined"),
+        (49, "item_markup_undefined"),
+        (50, "unknown_item_type"),
+        (52, "amounts_total_is_incorrect"),
+        (53, "money_value_is_negative"),
+        (54, "sum_to_pay_is_incorrect"),
+        (55, "card_sum_is_greater_than_total"),
+        (56, "paid_sum_is_incorrect"),
+        (57, "paid_sum_is_less_than_total"),
+        (58, "not_enough_cash"),
+        (59, "discount_sum_must_be_less_than_total"),
+        (60, "taxation_type_is_incorrect"),
+        (61, "invalid_kkm_ofd_id"),
+        (62, "kkm_is_blocked"),
+        (63, "discount_sum_is_negative"),
+        (64, "markup_sum_is_negative"),
+        (65, "discount_and_markup_are_mutually_exclusive"),
+        (76, "kkm_shift_is_not_closed"),
+        (77, "same_taxpayer_and_customer"),
+        (81, "measure_unit_code_is_empty"),
+        (82, "section_code_is_empty"),
+        (84, "invalid_ofd_response"),
+        (88, "items_taxes_and_ticket_taxes_are_mutually_exclusive"),
+        (89, "tax_percentage_is_already_present"),
+        (94, "item_price_is_incorrect"),
+        (95, "item_sum_is_incorrect"),
+    ];
+    let actual: Vec<(u32, &str)> = KzError::ALL.iter().map(|e| (e.code(), e.text())).collect();
+    assert_eq!(actual, expected);
+    assert!(KzError::ALL.iter().all(|e| e.to_string() == e.text()));
+    // CORE-51: 76 while the shift is open.
+    let mut state = KkmState::new(reg_info());
+    assert_eq!(state.ensure_shift_closed(), Ok(()));
+    state.shift_state = 1;
+    assert_eq!(state.ensure_shift_closed(), Err(KzError::KkmShiftIsNotClosed));
+}
+
+#[test]
+fn core_60_state_round_trips_through_json() {
+    // CORE-60: the engine persists the state as a serde value; CORE-25 numbers in it.
+    let (state, journal) = tv7_state();
+    let value = serde_json::to_value(&state).unwrap();
+    assert_eq!(value["cash_sum"], json!(1750));
+    let back: KkmState = serde_json::from_value(value).unwrap();
+    assert_eq!(back, state);
+    for document in &journal {
+        let text = serde_json::to_string(document).unwrap();
+        assert_eq!(&serde_json::from_str::<Document>(&text).unwrap(), document);
+    }
+}
