@@ -122,7 +122,8 @@ fn tv4_state() -> KkmState {
 
 #[test]
 fn tv4_trade_operation_seed_example() {
-    // TV-4, CORE-72..76, CORE-95, CORE-98, CORE-100.
+    // TV-4, CORE-72..76, CORE-95, CORE-98, CORE-100; CORE-36 (every output field emitted, zero
+    // modifier for the absent markup) and CORE-76 (response fields) via the full JSON comparison.
     let state = tv4_state();
     let now = at("2025-01-17T13:34:37");
     let execution = run(&state, &trade(trade_request()), &admin(), now, &OfdOutcome::Unreachable);
@@ -216,7 +217,8 @@ fn tv7_state() -> (KkmState, Vec<Document>) {
 
 #[test]
 fn tv7_x_report_seed_example() {
-    // TV-7, CORE-83..89, CORE-91: the §7.13 response.
+    // TV-7, CORE-83..89, CORE-91: the §7.13 response. CORE-85 (counts 1/1/2, sums 2000/1750/250)
+    // and CORE-77 (1750 × 12/112 = 187.50 stored as given, net 1562.50) are part of that body.
     let (state, mut journal) = tv7_state();
     assert_eq!(state.shift_document_number, 4);
     let now = at("2025-01-14T21:39:21");
@@ -768,4 +770,45 @@ fn core_60_state_round_trips_through_json() {
         let text = serde_json::to_string(document).unwrap();
         assert_eq!(&serde_json::from_str::<Document>(&text).unwrap(), document);
     }
+}
+
+#[test]
+fn core_23_negative_money_values() {
+    // CORE-23: negative amounts → 53 (taken, payment, tax sum) unless a rule names 63/64/2.
+    assert_eq!(tv17(|r| r["amounts"]["taken"] = json!(-1)), 53);
+    assert_eq!(tv17(|r| r["taxes"][0]["sum"] = json!(-1)), 53);
+    assert_eq!(tv17(|r| r["payments"][1]["sum"] = json!(-0.01)), 53);
+    assert_eq!(tv17(|r| r["taxes"][0]["percent"] = json!(-1)), 2); // CORE-70
+    assert_eq!(tv17(|r| r["amounts"]["markup"]["sum"] = json!(-1)), 64);
+}
+
+#[test]
+fn core_50_new_kkm_defaults() {
+    // CORE-50, CORE-61: shift 1 closed, document 1, sums 0, offline number 0, local_state 0.
+    let state = KkmState::new(reg_info());
+    let value = serde_json::to_value(&state).unwrap();
+    assert_eq!((state.fr_shift_number, state.shift_state, state.shift_document_number), (1, 0, 1));
+    assert_eq!((state.offline_ticket_number, state.local_state), (0, 0));
+    assert_eq!(value["non_nullable_sums"], json!([0, 0, 0, 0]));
+    assert_eq!(value["shift_open_date"], json!("1899-12-30T00:00:00.000"));
+    assert_eq!(state.vendor_id(), "ISCR1018036404743");
+}
+
+#[test]
+fn core_99_document_and_kkm_offline_flags() {
+    // CORE-99: the result's is_offline is the KKM flag after the operation; the body's and the
+    // journal's tell whether that document was accepted autonomously.
+    let state = KkmState::new(reg_info());
+    let deposit = Command::MoneyPlacement(MoneyPlacementRequest { operation: 0, sum: money("10") });
+    let execution = run(&state, &deposit, &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable);
+    let next = after(&state, &execution);
+    let document = &execution.committed[0].document;
+    let Body::MoneyPlacement(body) = &document.body else { panic!("placement") };
+    assert!(body.is_offline && document.is_offline);
+    let drained = next.queue_drained();
+    let result = serde_json::to_value(kz::operation_result(&drained, document, &ResultContext::default())).unwrap();
+    assert_eq!((result["is_offline"].clone(), result["body"]["is_offline"].clone()), (json!(false), json!(true)));
+    // CORE-92: the link outcome is data passed in; a stubbed link reproduces online acceptance.
+    let online = run(&drained, &deposit, &admin(), at("2025-01-01T08:01:00"), &accepted("x"));
+    assert!(!online.committed[0].document.is_offline);
 }
