@@ -141,7 +141,10 @@ fn tv4_trade_operation_seed_example() {
     // Journal record (CORE-80, §6.10).
     assert_eq!(document.command, CommandType::Ticket);
     assert_eq!((document.fr_shift_number, document.shift_document_number, document.is_offline), (124, 8, true));
-    assert_eq!(serde_json::to_value(&document.list_body).unwrap(), json!({"operation":2,"payments":[0,1],"sum":1750,"fiscal_id":"1008"}));
+    assert_eq!(
+        serde_json::to_value(&document.list_body).unwrap(),
+        json!({"operation":2,"payments":[0,1],"sum":1750,"fiscal_id":"1008"})
+    );
     assert_eq!(document.date, now);
 }
 
@@ -256,7 +259,10 @@ fn tv8_z_report_with_automatic_withdrawal() {
     let next = after(&state, &execution);
     assert_eq!(execution.committed.len(), 2);
     let withdrawal = &execution.committed[0].document;
-    assert_eq!((withdrawal.command, withdrawal.fr_shift_number, withdrawal.shift_document_number), (CommandType::MoneyPlacement, 121, 5));
+    assert_eq!(
+        (withdrawal.command, withdrawal.fr_shift_number, withdrawal.shift_document_number),
+        (CommandType::MoneyPlacement, 121, 5)
+    );
     assert_eq!(serde_json::to_value(&withdrawal.list_body).unwrap(), json!({"operation":1,"sum":1750}));
     let report = &execution.committed[1].document;
     assert_eq!((report.command, report.fr_shift_number, report.shift_document_number), (CommandType::CloseShift, 121, 6));
@@ -270,7 +276,10 @@ fn tv8_z_report_with_automatic_withdrawal() {
     let body = &result["body"];
     assert_eq!(body["cash_sum"], json!({"bills":0,"coins":0}));
     assert_eq!(body["revenue"], json!({"sum":{"bills":1750,"coins":0},"is_negative":false}));
-    assert_eq!(body["close_shift_time"], json!({"date":{"year":2025,"month":1,"day":14},"time":{"hour":22,"minute":0,"second":0}}));
+    assert_eq!(
+        body["close_shift_time"],
+        json!({"date":{"year":2025,"month":1,"day":14},"time":{"hour":22,"minute":0,"second":0}})
+    );
     assert_eq!(
         body["money_placementsList"],
         json!([
@@ -279,7 +288,17 @@ fn tv8_z_report_with_automatic_withdrawal() {
         ])
     );
     let x_body = response_data(X_RESPONSE)["body"].clone();
-    for list in ["sectionsList", "operationsList", "discountsList", "markupsList", "total_resultList", "taxesList", "ticket_operationsList", "non_nullable_sumsList", "start_shift_non_nullable_sumsList"] {
+    for list in [
+        "sectionsList",
+        "operationsList",
+        "discountsList",
+        "markupsList",
+        "total_resultList",
+        "taxesList",
+        "ticket_operationsList",
+        "non_nullable_sumsList",
+        "start_shift_non_nullable_sumsList",
+    ] {
         assert_eq!(normalize(body[list].clone()), x_body[list], "{list}");
     }
     assert_eq!(
@@ -379,10 +398,12 @@ fn tv17_validation_errors() {
         88
     );
     assert_eq!(
-        tv17(|r| r["taxes"] = serde_json::from_str(
+        tv17(|r| {
+            r["taxes"] = serde_json::from_str(
             r#"[{"taxation_type":101,"percent":12,"sum":187.5,"is_in_total_sum":true},{"taxation_type":101,"percent":12,"sum":1,"is_in_total_sum":true}]"#
         )
-        .unwrap()),
+        .unwrap()
+        }),
         89
     ); // CORE-70
     assert_eq!(tv17(|r| r["taxes"][0]["taxation_type"] = json!(99)), 60);
@@ -493,7 +514,14 @@ fn tv3_vendor_id() {
 fn tv5_money_conversion() {
     // TV-5, CORE-22, CORE-24, CORE-25.
     use kassa_domain::kz::wire::{MoneyObject, shortest};
-    for (text, bills, coins) in [("727985.98", 727_985, 98), ("11749.5", 11_749, 50), ("187.5", 187, 50), ("1562.5", 1562, 50), ("1234.56", 1234, 56), ("0.005", 0, 1)] {
+    for (text, bills, coins) in [
+        ("727985.98", 727_985, 98),
+        ("11749.5", 11_749, 50),
+        ("187.5", 187, 50),
+        ("1562.5", 1562, 50),
+        ("1234.56", 1234, 56),
+        ("0.005", 0, 1),
+    ] {
         let amount = Money::parse_rounded(text).unwrap();
         assert_eq!(MoneyObject::of(amount), MoneyObject { bills, coins }, "{text}");
     }
@@ -526,7 +554,11 @@ fn core_64_shift_of_24_hours_is_closed_by_the_next_ticket() {
     // 24 h after opening: automatic withdrawal of 150, Z of shift 1, ticket 1 of shift 2.
     let execution = run(&state, &sale(2, "10", "1"), &admin(), at("2025-01-02T08:00:00"), &accepted("3"));
     let next = after(&state, &execution);
-    let kinds: Vec<_> = execution.committed.iter().map(|f| (f.document.command, f.document.fr_shift_number, f.document.shift_document_number)).collect();
+    let kinds: Vec<_> = execution
+        .committed
+        .iter()
+        .map(|f| (f.document.command, f.document.fr_shift_number, f.document.shift_document_number))
+        .collect();
     assert_eq!(kinds, vec![(CommandType::MoneyPlacement, 1, 3), (CommandType::CloseShift, 1, 4), (CommandType::Ticket, 2, 1)]);
     assert_eq!(next.cash_sum, money("10"));
     assert_eq!(next.shift_open_date, Some(at("2025-01-02T08:00:00")));
@@ -605,7 +637,10 @@ fn core_94_ofd_outcomes() {
 #[test]
 fn core_96_leaving_autonomous_mode() {
     // CORE-96, A-33: when the queue is drained the flags and dates reset.
-    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable));
+    let state = after(
+        &KkmState::new(reg_info()),
+        &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable),
+    );
     assert!(state.is_offline);
     let online = state.queue_drained();
     assert!(!online.is_offline);
@@ -618,7 +653,10 @@ fn core_96_leaving_autonomous_mode() {
 #[test]
 fn core_97_offline_limit_is_configurable() {
     // CORE-97: 18 for trade, placement and reports once the limit is reached.
-    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable));
+    let state = after(
+        &KkmState::new(reg_info()),
+        &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &OfdOutcome::Unreachable),
+    );
     let mut config = test_config();
     config.offline_limit = kz::Millis::hours(1);
     let commands = [
@@ -637,9 +675,15 @@ fn core_97_offline_limit_is_configurable() {
 #[test]
 fn core_32_clock_behind_the_journal() {
     // CORE-32: 36 when the clock is earlier than the latest journal record.
-    let state = after(&KkmState::new(reg_info()), &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &accepted("1")));
+    let state = after(
+        &KkmState::new(reg_info()),
+        &run(&KkmState::new(reg_info()), &sale(2, "5", "1"), &admin(), at("2025-01-01T08:00:00"), &accepted("1")),
+    );
     assert_eq!(error_of(&state, &sale(2, "5", "1"), at("2025-01-01T07:59:59"), &accepted("2")), 36);
-    assert_eq!(error_of(&state, &Command::Report(ReportRequest { report_type: 0 }), at("2025-01-01T07:00:00"), &accepted("2")), 36);
+    assert_eq!(
+        error_of(&state, &Command::Report(ReportRequest { report_type: 0 }), at("2025-01-01T07:00:00"), &accepted("2")),
+        36
+    );
 }
 
 #[test]
@@ -658,7 +702,9 @@ fn core_74_counters_per_operation() {
     assert_eq!(error_of(&state, &sale(3, "105.01", "1"), now, &accepted("5")), 58);
     // CORE-88: BUY and SELL_RETURN count negative in total_payments.
     let x = run(&state, &Command::Report(ReportRequest { report_type: 1 }), &admin(), now, &accepted("x"));
-    let result = serde_json::to_value(kz::operation_result(&after(&state, &x), &x.committed[0].document, &ResultContext::default())).unwrap();
+    let result =
+        serde_json::to_value(kz::operation_result(&after(&state, &x), &x.committed[0].document, &ResultContext::default()))
+            .unwrap();
     assert_eq!(result["total_payments"], json!([105, 0, 0, 0, 0]));
     // Negative revenue is carried as a flag (CORE-84).
     let refund = after(&state, &run(&state, &sale(3, "105", "1"), &admin(), now, &accepted("6")));
@@ -667,7 +713,7 @@ fn core_74_counters_per_operation() {
     let x = run(&refund, &Command::Report(ReportRequest { report_type: 1 }), &admin(), now, &accepted("x"));
     let Body::Report(report) = &x.committed[0].document.body else { panic!("report") };
     assert_eq!((report.revenue.sum, report.revenue.is_negative), (Money::ZERO, false));
-    assert_eq!(serde_json::to_value(&after(&refund, &x)).unwrap()["revenue"], json!(0));
+    assert_eq!(serde_json::to_value(after(&refund, &x)).unwrap()["revenue"], json!(0));
 }
 
 #[test]
@@ -689,7 +735,8 @@ fn core_86_tax_aggregation() {
     let state = KkmState::new(reg_info());
     let execution = run(&state, &trade(request), &admin(), at("2025-01-01T08:00:00"), &accepted("1"));
     let next = after(&state, &execution);
-    let body = kz::report_body(&kz::report::ReportHeader::of(&next, at("2025-01-01T09:00:00"), false), &next.counters, &next.totals);
+    let body =
+        kz::report_body(&kz::report::ReportHeader::of(&next, at("2025-01-01T09:00:00"), false), &next.counters, &next.totals);
     let json = serde_json::to_value(&body).unwrap();
     let m = |bills: u64, coins: u32| json!({"bills": bills, "coins": coins});
     assert_eq!(

@@ -229,9 +229,7 @@ impl KzError {
             KzError::MeasureUnitCodeIsEmpty => "measure_unit_code_is_empty",
             KzError::SectionCodeIsEmpty => "section_code_is_empty",
             KzError::InvalidOfdResponse => "invalid_ofd_response",
-            KzError::ItemsTaxesAndTicketTaxesAreMutuallyExclusive => {
-                "items_taxes_and_ticket_taxes_are_mutually_exclusive"
-            }
+            KzError::ItemsTaxesAndTicketTaxesAreMutuallyExclusive => "items_taxes_and_ticket_taxes_are_mutually_exclusive",
             KzError::TaxPercentageIsAlreadyPresent => "tax_percentage_is_already_present",
             KzError::ItemPriceIsIncorrect => "item_price_is_incorrect",
             KzError::ItemSumIsIncorrect => "item_sum_is_incorrect",

@@ -32,6 +32,9 @@ pub mod time;
 pub mod vendor;
 pub mod wire;
 
+#[cfg(test)]
+mod proptests;
+
 pub use command::{Caller, Command, KkmConfig, MoneyPlacementRequest, ReportRequest, TradeRequest};
 pub use enums::{CommandType, MoneyPlacementKind, Operation, PaymentType, ReportType};
 pub use error::KzError;

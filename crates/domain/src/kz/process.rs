@@ -175,7 +175,13 @@ fn z_report(state: &KkmState, caller: &Caller, now: LocalDateTime, is_final: boo
     prepared(state, CommandType::CloseShift, Body::Report(body), is_final, Money::ZERO)
 }
 
-fn prepare_trade(state: &KkmState, request: &TradeRequest, caller: &Caller, config: &KkmConfig, now: LocalDateTime) -> Result<Prepared, KzError> {
+fn prepare_trade(
+    state: &KkmState,
+    request: &TradeRequest,
+    caller: &Caller,
+    config: &KkmConfig,
+    now: LocalDateTime,
+) -> Result<Prepared, KzError> {
     // Step B (CORE-68..70).
     let checked = ticket::check(request)?;
     // Step C (CORE-71): 18, 36, then the automatic Z of CORE-64.
@@ -195,7 +201,13 @@ fn prepare_trade(state: &KkmState, request: &TradeRequest, caller: &Caller, conf
     Ok(prepared(state, CommandType::Ticket, Body::Ticket(body), true, amounts.cash_net))
 }
 
-fn prepare_placement(state: &KkmState, request: &MoneyPlacementRequest, caller: &Caller, config: &KkmConfig, now: LocalDateTime) -> Result<Prepared, KzError> {
+fn prepare_placement(
+    state: &KkmState,
+    request: &MoneyPlacementRequest,
+    caller: &Caller,
+    config: &KkmConfig,
+    now: LocalDateTime,
+) -> Result<Prepared, KzError> {
     // CORE-78 order: 2, 2, 58, then 18, 36.
     let (kind, sum) = placement::check(request, state.cash_sum)?;
     check_clock(state, config, now)?;
@@ -211,7 +223,13 @@ fn prepare_placement(state: &KkmState, request: &MoneyPlacementRequest, caller: 
     Ok(prepared(state, CommandType::MoneyPlacement, Body::MoneyPlacement(body), true, Money::ZERO))
 }
 
-fn prepare_report(state: &KkmState, request: &ReportRequest, caller: &Caller, config: &KkmConfig, now: LocalDateTime) -> Result<Prepared, KzError> {
+fn prepare_report(
+    state: &KkmState,
+    request: &ReportRequest,
+    caller: &Caller,
+    config: &KkmConfig,
+    now: LocalDateTime,
+) -> Result<Prepared, KzError> {
     // CORE-89: 34, 18, 36.
     let kind = ReportType::from_code(request.report_type).ok_or(KzError::InvalidReportType)?;
     check_clock(state, config, now)?;
@@ -230,7 +248,13 @@ fn prepare_report(state: &KkmState, request: &ReportRequest, caller: &Caller, co
 /// # Errors
 /// The first failing check of CORE-68..72 (TradeOperation), CORE-78 (MoneyPlacement) or
 /// CORE-89 (ZXReport). Nothing changes on an error.
-pub fn prepare(state: &KkmState, command: &Command, caller: &Caller, config: &KkmConfig, now: LocalDateTime) -> Result<Prepared, KzError> {
+pub fn prepare(
+    state: &KkmState,
+    command: &Command,
+    caller: &Caller,
+    config: &KkmConfig,
+    now: LocalDateTime,
+) -> Result<Prepared, KzError> {
     match command {
         Command::Trade(request) => prepare_trade(state, request, caller, config, now),
         Command::MoneyPlacement(request) => prepare_placement(state, request, caller, config, now),
@@ -247,7 +271,13 @@ fn add(a: Money, b: Money) -> Result<Money, KzError> {
 /// # Errors
 /// The refusal of CORE-94 (62 with the blocked flags to persist, 61, 77, 84, 28), or 29 when
 /// `prepared` does not belong to `state` or a counter overflows.
-pub fn finish(state: &KkmState, prepared: Prepared, outcome: OfdOutcome, config: &KkmConfig, now: LocalDateTime) -> Result<Finished, Failure> {
+pub fn finish(
+    state: &KkmState,
+    prepared: Prepared,
+    outcome: OfdOutcome,
+    config: &KkmConfig,
+    now: LocalDateTime,
+) -> Result<Finished, Failure> {
     if (prepared.fr_shift_number, prepared.shift_document_number) != (state.fr_shift_number, state.shift_document_number) {
         return Err(KzError::OperationFailed.into());
     }
@@ -255,7 +285,9 @@ pub fn finish(state: &KkmState, prepared: Prepared, outcome: OfdOutcome, config:
         OfdOutcome::Blocked { text } => Some(text.clone()),
         _ => None,
     };
-    let acceptance = outcome.acceptance(state.is_offline).map_err(|error| Failure { error, state: blocked_text.map(|text| Box::new(state.blocked(&text))) })?;
+    let acceptance = outcome
+        .acceptance(state.is_offline)
+        .map_err(|error| Failure { error, state: blocked_text.map(|text| Box::new(state.blocked(&text))) })?;
     let mut next = state.clone();
     let online = match acceptance {
         Acceptance::Online { fiscal_id, qr_code, ads_info } => {
@@ -289,7 +321,8 @@ pub fn finish(state: &KkmState, prepared: Prepared, outcome: OfdOutcome, config:
                 Some(ids) => ids,
                 None => {
                     // CORE-98: autonomous number, never reused; CORE-100: QR of the consumer site.
-                    let number = next.offline_ticket_number.max(OFFLINE_NUMBER_FLOOR).checked_add(1).ok_or(KzError::OperationFailed)?;
+                    let number =
+                        next.offline_ticket_number.max(OFFLINE_NUMBER_FLOOR).checked_add(1).ok_or(KzError::OperationFailed)?;
                     next.offline_ticket_number = number;
                     ticket.offline_ticket_number = number;
                     let id = number.to_string();
@@ -318,7 +351,12 @@ pub fn finish(state: &KkmState, prepared: Prepared, outcome: OfdOutcome, config:
             }
             next.revenue = add(next.revenue, total.checked_mul_int(sign).ok_or(KzError::OperationFailed)?)?;
             next.non_nullable_sums[op.index()] = add(next.non_nullable_sums[op.index()], total)?;
-            ListBody::Ticket { operation: op, payments: ticket.payments.iter().map(|p| p.kind).collect(), sum: total, fiscal_id: fiscal_id.clone() }
+            ListBody::Ticket {
+                operation: op,
+                payments: ticket.payments.iter().map(|p| p.kind).collect(),
+                sum: total,
+                fiscal_id: fiscal_id.clone(),
+            }
         }
         Body::MoneyPlacement(placement) => {
             placement.is_offline = autonomous;

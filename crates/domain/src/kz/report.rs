@@ -166,7 +166,8 @@ impl ShiftCounters {
                     let at = match self.sections.iter().position(|s| s.section_code == c.section_code) {
                         Some(at) => at,
                         None => {
-                            self.sections.push(SectionCounter { section_code: c.section_code.clone(), operations: Default::default() });
+                            self.sections
+                                .push(SectionCounter { section_code: c.section_code.clone(), operations: Default::default() });
                             self.sections.len() - 1
                         }
                     };
@@ -460,7 +461,11 @@ pub fn report_body(header: &ReportHeader, counters: &ShiftCounters, totals: &Lif
                 operations: Operation::ALL
                     .iter()
                     .filter(|op| s.operations[op.index()].count > 0)
-                    .map(|op| OperationObject { operation: *op, count: s.operations[op.index()].count, sum: s.operations[op.index()].sum })
+                    .map(|op| OperationObject {
+                        operation: *op,
+                        count: s.operations[op.index()].count,
+                        sum: s.operations[op.index()].sum,
+                    })
                     .collect(),
             })
             .collect(),
@@ -507,7 +512,11 @@ pub fn report_body(header: &ReportHeader, counters: &ShiftCounters, totals: &Lif
                     payments: PaymentType::ALL
                         .iter()
                         .filter(|p| t.payments[p.slot()].count > 0)
-                        .map(|p| TicketPaymentObject { payment: *p, sum: t.payments[p.slot()].sum, count: t.payments[p.slot()].count })
+                        .map(|p| TicketPaymentObject {
+                            payment: *p,
+                            sum: t.payments[p.slot()].sum,
+                            count: t.payments[p.slot()].count,
+                        })
                         .collect(),
                 })
             })

@@ -237,8 +237,11 @@ pub fn check(request: &TradeRequest) -> Result<CheckedTrade, KzError> {
         return Err(KzError::ItemsListIsEmpty);
     }
     // B3
-    let kinds: Vec<ItemType> =
-        request.items.iter().map(|item| ItemType::from_code(item.kind).ok_or(KzError::UnknownItemType)).collect::<Result<_, _>>()?;
+    let kinds: Vec<ItemType> = request
+        .items
+        .iter()
+        .map(|item| ItemType::from_code(item.kind).ok_or(KzError::UnknownItemType))
+        .collect::<Result<_, _>>()?;
     // B4
     if kinds[0] != ItemType::Commodity {
         return Err(KzError::ItemCommodityUndefined);
@@ -273,10 +276,8 @@ pub fn check(request: &TradeRequest) -> Result<CheckedTrade, KzError> {
             return Err(KzError::SectionCodeIsEmpty);
         }
         // CORE-26: ≤ 0 or rounded to 0 → 47; the output field is a uint32.
-        let quantity = u32::try_from(commodity.quantity.thousandths())
-            .ok()
-            .filter(|q| *q > 0)
-            .ok_or(KzError::ItemQuantityIsIncorrect)?;
+        let quantity =
+            u32::try_from(commodity.quantity.thousandths()).ok().filter(|q| *q > 0).ok_or(KzError::ItemQuantityIsIncorrect)?;
         if commodity.price <= Money::ZERO {
             return Err(KzError::ItemPriceIsIncorrect);
         }
@@ -316,7 +317,9 @@ pub fn check(request: &TradeRequest) -> Result<CheckedTrade, KzError> {
     if ticket_markup.as_ref().is_some_and(|m| m.sum.is_negative()) {
         return Err(KzError::MarkupSumIsNegative);
     }
-    if ticket_discount.as_ref().is_some_and(|d| d.sum > Money::ZERO) && ticket_markup.as_ref().is_some_and(|m| m.sum > Money::ZERO) {
+    if ticket_discount.as_ref().is_some_and(|d| d.sum > Money::ZERO)
+        && ticket_markup.as_ref().is_some_and(|m| m.sum > Money::ZERO)
+    {
         return Err(KzError::DiscountAndMarkupAreMutuallyExclusive);
     }
     let taken = amounts.taken.unwrap_or(Money::ZERO);
@@ -406,7 +409,13 @@ impl CheckedTrade {
     /// CORE-75: the ticket body before the OFD outcome (fiscal id, QR and offline number are
     /// filled in by [`crate::kz::finish`]).
     #[must_use]
-    pub fn body(&self, amounts: TicketAmounts, operator: OperatorObject, date_time: DateTimeObject, numbers: (u32, u32)) -> TicketObject {
+    pub fn body(
+        &self,
+        amounts: TicketAmounts,
+        operator: OperatorObject,
+        date_time: DateTimeObject,
+        numbers: (u32, u32),
+    ) -> TicketObject {
         let mut items = Vec::with_capacity(self.lines.len());
         for line in &self.lines {
             let c = &line.commodity;
@@ -431,16 +440,29 @@ impl CheckedTrade {
                 discount: None,
             });
             if let Some(markup) = &line.markup {
-                items.push(ItemObject { kind: ItemType::Markup, commodity: None, markup: Some(modifier_object(Some(markup))), discount: None });
+                items.push(ItemObject {
+                    kind: ItemType::Markup,
+                    commodity: None,
+                    markup: Some(modifier_object(Some(markup))),
+                    discount: None,
+                });
             }
             if let Some(discount) = &line.discount {
-                items.push(ItemObject { kind: ItemType::Discount, commodity: None, markup: None, discount: Some(modifier_object(Some(discount))) });
+                items.push(ItemObject {
+                    kind: ItemType::Discount,
+                    commodity: None,
+                    markup: None,
+                    discount: Some(modifier_object(Some(discount))),
+                });
             }
         }
         let mut payments: Vec<PaymentObject> = self
             .payments
             .iter()
-            .map(|(kind, sum)| PaymentObject { kind: *kind, sum: if *kind == PaymentType::Cash { amounts.cash_net } else { *sum } })
+            .map(|(kind, sum)| PaymentObject {
+                kind: *kind,
+                sum: if *kind == PaymentType::Cash { amounts.cash_net } else { *sum },
+            })
             .collect();
         if !self.payments.iter().any(|(k, _)| *k == PaymentType::Cash) && amounts.cash_net > Money::ZERO {
             payments.push(PaymentObject { kind: PaymentType::Cash, sum: amounts.cash_net });

@@ -47,9 +47,7 @@ pub mod money_object {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
-        MoneyObject::deserialize(deserializer)?
-            .money()
-            .ok_or_else(|| serde::de::Error::custom("money object out of range"))
+        MoneyObject::deserialize(deserializer)?.money().ok_or_else(|| serde::de::Error::custom("money object out of range"))
     }
 }
 
@@ -164,9 +162,7 @@ pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> 
     match Value::deserialize(deserializer)? {
         Value::Null => Ok(Vec::new()),
         Value::Object(map) if map.is_empty() => Ok(Vec::new()),
-        Value::Array(items) => {
-            items.into_iter().map(|item| serde_json::from_value(item).map_err(D::Error::custom)).collect()
-        }
+        Value::Array(items) => items.into_iter().map(|item| serde_json::from_value(item).map_err(D::Error::custom)).collect(),
         other => Err(D::Error::custom(format_args!("expected a list, got {other}"))),
     }
 }
@@ -224,7 +220,15 @@ mod tests {
     #[test]
     fn core_25_shortest_numbers() {
         // CORE-25 / TV-5: 1 175 000 cents → 11750, 72 798 598 → 727985.98.
-        for (cents, text) in [(1_175_000, "11750"), (72_798_598, "727985.98"), (175_300, "1753"), (1_174_950, "11749.5"), (100, "1"), (0, "0"), (-50, "-0.5")] {
+        for (cents, text) in [
+            (1_175_000, "11750"),
+            (72_798_598, "727985.98"),
+            (175_300, "1753"),
+            (1_174_950, "11749.5"),
+            (100, "1"),
+            (0, "0"),
+            (-50, "-0.5"),
+        ] {
             let json = serde_json::to_string(&Short { v: Money::from_minor(cents) }).unwrap();
             assert_eq!(json, format!(r#"{{"v":{text}}}"#));
             let back: Short = serde_json::from_str(&json).unwrap();
@@ -240,7 +244,14 @@ mod tests {
             #[serde(deserialize_with = "rounded_money")]
             v: Money,
         }
-        for (text, cents) in [("727985.98", 72_798_598), ("187.5", 18_750), ("0.005", 1), ("1234.56", 123_456), ("11749.5", 1_174_950), ("-0.005", -1)] {
+        for (text, cents) in [
+            ("727985.98", 72_798_598),
+            ("187.5", 18_750),
+            ("0.005", 1),
+            ("1234.56", 123_456),
+            ("11749.5", 1_174_950),
+            ("-0.005", -1),
+        ] {
             let r: R = serde_json::from_str(&format!(r#"{{"v":{text}}}"#)).unwrap();
             assert_eq!(r.v.minor(), cents, "{text}");
         }
