@@ -760,6 +760,8 @@ fn section_11_error_codes_and_texts() {
     // §11 / CORE-9: every refusal has its exact code and text constant.
     let expected = [
         (2, "invalid_fields"),
+        (8, "kkm_reginfo_request_error"),
+        (9, "invalid_kkm_vendor_id"),
         (18, "kkm_in_offline_mode_too_long"),
         (28, "protobuf_deserialization_error"),
         (29, "operation_failed"),
@@ -858,4 +860,53 @@ fn core_99_document_and_kkm_offline_flags() {
     // CORE-92: the link outcome is data passed in; a stubbed link reproduces online acceptance.
     let online = run(&drained, &deposit, &admin(), at("2025-01-01T08:01:00"), &accepted("x"));
     assert!(!online.committed[0].document.is_offline);
+}
+
+const KKM_LIST_RESPONSE: &str = include_str!("../src/kz/testdata/kkm_list_response.json");
+
+#[test]
+fn tv13_kkm_object_fields_of_the_state() {
+    // TV-13 (state part), §6.1, CORE-25 numbers, CORE-30 dates: the §7.4 KKMObject read into a
+    // KkmState and written back gives the same values for every field the state owns.
+    let example = serde_json::from_str::<Value>(KKM_LIST_RESPONSE).unwrap()["response_data"][0].clone();
+    let state: KkmState = serde_json::from_value(example.clone()).unwrap();
+    assert_eq!(state.cash_sum, money("11749.5"));
+    assert_eq!(state.non_nullable_sums[2], money("727986.98"));
+    assert_eq!(state.shift_open_date, Some(at("2024-12-23T17:07:05")));
+    assert_eq!(state.shift_close_date, None);
+    let fields = serde_json::to_value(state.kkm_object_fields()).unwrap();
+    let Value::Object(fields) = fields else { panic!("object") };
+    assert_eq!(fields.len(), 21);
+    for (key, value) in &fields {
+        assert_eq!(value, &example[key], "{key}");
+    }
+}
+
+#[test]
+fn core_49_registration_adoption() {
+    // CORE-49: reg_info stored (vendor_id = serial_number), counters never decreased; 8, 9, 36.
+    use kassa_domain::kz::state::{OfdRegistration, OfdShift};
+    let mut local = KkmState::new(RegInfo::default());
+    local.non_nullable_sums = [money("10"), Money::ZERO, money("500"), Money::ZERO];
+    local.fr_shift_number = 3;
+    let now = at("2025-01-01T12:00:00");
+    let shift = OfdShift {
+        fr_shift_number: 120,
+        shift_state: 1,
+        shift_open_date: Some(at("2025-01-01T09:00:00")),
+        cash_sum: money("11749.5"),
+        revenue: money("1"),
+        non_nullable_sums: [money("1753"), money("123"), money("400"), money("31276")],
+    };
+    let registration = OfdRegistration { reg_info: reg_info(), ads_info: Vec::new(), shift: Some(shift.clone()) };
+    let adopted = local.adopt_registration(registration.clone(), "ISCR", now).unwrap();
+    assert_eq!(adopted.vendor_id(), "ISCR1018036404743");
+    assert_eq!((adopted.fr_shift_number, adopted.shift_state, adopted.shift_open_date), (120, 1, shift.shift_open_date));
+    assert_eq!(adopted.non_nullable_sums, [money("1753"), money("123"), money("500"), money("31276")]);
+    assert_eq!((adopted.cash_sum, adopted.revenue), (money("11749.5"), money("1")));
+    assert_eq!(local.adopt_registration(registration.clone(), "ABCD", now).unwrap_err().code(), 9);
+    let mut empty = registration.clone();
+    empty.reg_info.kkm.serial_number.clear();
+    assert_eq!(local.adopt_registration(empty, "ISCR", now).unwrap_err().code(), 8);
+    assert_eq!(local.adopt_registration(registration, "ISCR", at("2025-01-01T08:00:00")).unwrap_err().code(), 36);
 }

@@ -135,7 +135,7 @@ pub struct TaxRequest {
     #[serde(default)]
     pub taxation_type: i64,
     /// Thousandths of a percent, truncated (CORE-27).
-    #[serde(deserialize_with = "wire::percent")]
+    #[serde(deserialize_with = "wire::percent", serialize_with = "wire::percent_out")]
     pub percent: i64,
     #[serde(deserialize_with = "wire::rounded_money")]
     pub sum: Money,
@@ -211,5 +211,12 @@ mod tests {
         assert_eq!(request.taxes[0].sum.minor(), 18_750); // CORE-22: 187.5 → 18 750
         assert_eq!(request.amounts.as_ref().unwrap().discount.as_ref().unwrap().sum.minor(), 20_000);
         assert_eq!(request.customer_iin_or_bin, "123456789012");
+        // The tagged command form keeps exact numbers through serde's buffering.
+        let mut tagged: serde_json::Value = serde_json::from_str(text).unwrap();
+        tagged["command"] = serde_json::json!("trade");
+        let command: Command = serde_json::from_value(tagged).unwrap();
+        assert_eq!(command, Command::Trade(request.clone()));
+        let back: Command = serde_json::from_value(serde_json::to_value(&command).unwrap()).unwrap();
+        assert_eq!(back, command);
     }
 }

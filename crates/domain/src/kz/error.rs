@@ -8,6 +8,12 @@ pub enum KzError {
     /// 2: request fields filled incorrectly (CORE-35, CORE-68 B1/B7, CORE-70, CORE-78).
     #[error("invalid_fields")]
     InvalidFields,
+    /// 8: the OFD's registration reply has no usable data (CORE-49).
+    #[error("kkm_reginfo_request_error")]
+    RegInfoRequestError,
+    /// 9: the serial number lacks the OFD's vendor-id prefix (CORE-49).
+    #[error("invalid_kkm_vendor_id")]
+    InvalidKkmVendorId,
     /// 18: autonomous for too long (CORE-97).
     #[error("kkm_in_offline_mode_too_long")]
     OfflineTooLong,
@@ -114,8 +120,10 @@ pub enum KzError {
 
 impl KzError {
     /// Every variant, for exhaustive table tests.
-    pub const ALL: [KzError; 35] = [
+    pub const ALL: [KzError; 37] = [
         KzError::InvalidFields,
+        KzError::RegInfoRequestError,
+        KzError::InvalidKkmVendorId,
         KzError::OfflineTooLong,
         KzError::OfdUndecodable,
         KzError::OperationFailed,
@@ -157,6 +165,8 @@ impl KzError {
     pub const fn code(self) -> u32 {
         match self {
             KzError::InvalidFields => 2,
+            KzError::RegInfoRequestError => 8,
+            KzError::InvalidKkmVendorId => 9,
             KzError::OfflineTooLong => 18,
             KzError::OfdUndecodable => 28,
             KzError::OperationFailed => 29,
@@ -199,6 +209,8 @@ impl KzError {
     pub const fn text(self) -> &'static str {
         match self {
             KzError::InvalidFields => "invalid_fields",
+            KzError::RegInfoRequestError => "kkm_reginfo_request_error",
+            KzError::InvalidKkmVendorId => "invalid_kkm_vendor_id",
             KzError::OfflineTooLong => "kkm_in_offline_mode_too_long",
             KzError::OfdUndecodable => "protobuf_deserialization_error",
             KzError::OperationFailed => "operation_failed",

@@ -44,8 +44,10 @@ pub use process::{
     Body, Document, Execution, Failure, Finished, ListBody, OperationResult, Prepared, ResultContext, VatCertificate, execute,
     finish, operation_result, prepare,
 };
-pub use report::{LifetimeCounts, ReportObject, ShiftCounters, recompute_report, report_body, total_payments};
-pub use state::{AdsObject, KkmState, RegInfo};
+pub use report::{
+    LifetimeCounts, ReportObject, ShiftCounters, counters_match_journal, recompute_report, report_body, total_payments,
+};
+pub use state::{AdsObject, KkmState, OfdRegistration, OfdShift, RegInfo};
 pub use ticket::TicketObject;
 pub use time::{LocalDateTime, Millis};
 pub use vendor::{VendorId, manufacture_date, vendor_id};

@@ -386,6 +386,7 @@ proptest! {
             let from_journal = recompute_report(&state, &journal, LifetimeCounts::default(), now, false).unwrap();
             check_report(&from_counters, &model)?;
             prop_assert_eq!(from_counters, from_journal);
+            prop_assert!(super::report::counters_match_journal(&state, &journal, LifetimeCounts::default(), now).unwrap());
         }
     }
 }

@@ -610,3 +610,18 @@ pub fn recompute_report(
     }
     Ok(report_body(&header, &fold.counters, &fold.totals))
 }
+
+/// §9 check for the engine: the report built from the persisted counters equals the one
+/// recomputed from the journal (`documents`: every journaled document of the KKM, in order).
+///
+/// # Errors
+/// 29 on overflow.
+pub fn counters_match_journal(
+    state: &KkmState,
+    documents: &[Document],
+    baseline: LifetimeCounts,
+    now: LocalDateTime,
+) -> Result<bool, KzError> {
+    let from_counters = report_body(&ReportHeader::of(state, now, false), &state.counters, &state.totals);
+    Ok(recompute_report(state, documents, baseline, now, false)? == from_counters)
+}

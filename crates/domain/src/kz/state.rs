@@ -207,3 +207,140 @@ pub struct AdInfo {
     pub kind: u32,
     pub version: u64,
 }
+
+/// The KKMObject fields (§6.1) owned by the fiscal state, in their wire forms (CORE-25 numbers,
+/// CORE-30 dates). The face flattens it next to the fields of the engine's KKM record (`ofd_id`,
+/// `ofd_uid`, `local_name`, `use_software_vpn`, `printer`, `vat_certificate`, `custom_data`,
+/// `bindings`, `ID`, `owner_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KkmObjectFields<'a> {
+    pub auto_withdraw_money: bool,
+    pub is_offline: bool,
+    pub fr_shift_number: u32,
+    pub shift_state: u8,
+    pub is_blocked: bool,
+    #[serde(with = "time::optional")]
+    pub shift_close_date: Option<LocalDateTime>,
+    pub shift_document_number: u32,
+    #[serde(with = "time::optional")]
+    pub offline_start_date: Option<LocalDateTime>,
+    pub is_invalid_token: bool,
+    #[serde(with = "short_money_list")]
+    pub start_shift_non_nullable_sums: [Money; 4],
+    #[serde(with = "short_money_list")]
+    pub non_nullable_sums: [Money; 4],
+    pub ads_info: &'a [AdsObject],
+    pub vendor_id: &'a str,
+    #[serde(with = "time::optional")]
+    pub offline_end_date: Option<LocalDateTime>,
+    #[serde(with = "short_money")]
+    pub cash_sum: Money,
+    #[serde(with = "time::optional")]
+    pub shift_open_date: Option<LocalDateTime>,
+    pub blocked_info: &'a str,
+    #[serde(with = "short_money")]
+    pub revenue: Money,
+    pub offline_ticket_number: u32,
+    pub reg_info: &'a RegInfo,
+    pub local_state: u8,
+}
+
+impl KkmState {
+    /// The KKMObject fields of this state (§6.1).
+    #[must_use]
+    pub fn kkm_object_fields(&self) -> KkmObjectFields<'_> {
+        KkmObjectFields {
+            auto_withdraw_money: self.auto_withdraw_money,
+            is_offline: self.is_offline,
+            fr_shift_number: self.fr_shift_number,
+            shift_state: self.shift_state,
+            is_blocked: self.is_blocked,
+            shift_close_date: self.shift_close_date,
+            shift_document_number: self.shift_document_number,
+            offline_start_date: self.offline_start_date,
+            is_invalid_token: self.is_invalid_token,
+            start_shift_non_nullable_sums: self.start_shift_non_nullable_sums,
+            non_nullable_sums: self.non_nullable_sums,
+            ads_info: &self.ads_info,
+            vendor_id: self.vendor_id(),
+            offline_end_date: self.offline_end_date,
+            cash_sum: self.cash_sum,
+            shift_open_date: self.shift_open_date,
+            blocked_info: &self.blocked_info,
+            revenue: self.revenue,
+            offline_ticket_number: self.offline_ticket_number,
+            reg_info: &self.reg_info,
+            local_state: self.local_state,
+        }
+    }
+}
+
+/// The OFD's answer to `RegInfo(kkm)` (CORE-92): registration data, ads and its view of the
+/// shift and counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfdRegistration {
+    pub reg_info: RegInfo,
+    #[serde(default)]
+    pub ads_info: Vec<AdsObject>,
+    /// The OFD's view of the shift, when it reports one.
+    #[serde(default)]
+    pub shift: Option<OfdShift>,
+}
+
+/// The OFD's view of the shift and counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfdShift {
+    pub fr_shift_number: u32,
+    pub shift_state: u8,
+    #[serde(default, with = "time::optional")]
+    pub shift_open_date: Option<LocalDateTime>,
+    #[serde(with = "short_money")]
+    pub cash_sum: Money,
+    #[serde(with = "short_money")]
+    pub revenue: Money,
+    #[serde(with = "short_money_list")]
+    pub non_nullable_sums: [Money; 4],
+}
+
+impl KkmState {
+    /// CORE-49 success path of SaveKKM: store `reg_info` (so `vendor_id` = its `serial_number`)
+    /// and `ads_info`, and adopt the OFD's shift and counters without ever decreasing a local
+    /// counter. A later OFD shift replaces the local shift context (state, open time, revenue).
+    ///
+    /// # Errors
+    /// 8 without a serial number; 9 when it lacks `vendor_id_prefix`; 36 when the OFD's shift
+    /// opened after `now`.
+    pub fn adopt_registration(
+        &self,
+        registration: OfdRegistration,
+        vendor_id_prefix: &str,
+        now: LocalDateTime,
+    ) -> Result<KkmState, KzError> {
+        let serial = &registration.reg_info.kkm.serial_number;
+        if serial.is_empty() {
+            return Err(KzError::RegInfoRequestError);
+        }
+        if !serial.starts_with(vendor_id_prefix) {
+            return Err(KzError::InvalidKkmVendorId);
+        }
+        let mut next = KkmState { reg_info: registration.reg_info, ads_info: registration.ads_info, ..self.clone() };
+        let Some(ofd) = registration.shift else { return Ok(next) };
+        if ofd.shift_open_date.is_some_and(|open| open > now) {
+            return Err(KzError::InvalidLocalDate);
+        }
+        if ofd.fr_shift_number > next.fr_shift_number {
+            next.fr_shift_number = ofd.fr_shift_number;
+            next.shift_state = ofd.shift_state;
+            next.shift_open_date = if ofd.shift_state == SHIFT_OPEN { ofd.shift_open_date } else { None };
+            next.shift_document_number = 1;
+            next.revenue = ofd.revenue;
+            next.counters = ShiftCounters::default();
+            next.start_shift_non_nullable_sums = next.non_nullable_sums;
+        }
+        next.cash_sum = next.cash_sum.max(ofd.cash_sum);
+        for (local, remote) in next.non_nullable_sums.iter_mut().zip(ofd.non_nullable_sums) {
+            *local = (*local).max(remote);
+        }
+        Ok(next)
+    }
+}

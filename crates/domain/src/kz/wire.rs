@@ -146,6 +146,14 @@ pub fn percent_thousandths(text: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
+/// Writes thousandths of a percent back as the percent (12000 → `12`), so request structs
+/// round-trip through their wire form.
+pub fn percent_out<S: serde::Serializer>(thousandths: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    let text = kassa_money::Quantity::from_thousandths(*thousandths).to_string();
+    let number: serde_json::Number = text.parse().map_err(serde::ser::Error::custom)?;
+    number.serialize(serializer)
+}
+
 /// `#[serde(deserialize_with = "percent")]`: a request percent (CORE-27) as thousandths.
 pub fn percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     let text = match Value::deserialize(deserializer)? {
