@@ -17,7 +17,7 @@
 //! - [`operation_result`] builds `response_data`; [`recompute_report`] rebuilds a report from the
 //!   journal; [`KkmState::queue_drained`] leaves autonomous mode (CORE-96).
 //!
-//! May depend on `kassa-money`, serde and serde_json (exact numbers) only. No IO.
+//! May depend on `kassa-money`, serde, serde_json (exact numbers) and thiserror only. No IO.
 
 pub mod command;
 pub mod enums;
@@ -26,6 +26,7 @@ pub mod ofd;
 pub mod placement;
 pub mod process;
 pub mod report;
+pub mod result;
 pub mod state;
 pub mod ticket;
 pub mod time;
@@ -40,13 +41,11 @@ pub use enums::{CommandType, MoneyPlacementKind, Operation, PaymentType, ReportT
 pub use error::KzError;
 pub use ofd::{OfdOutcome, qr_code};
 pub use placement::MoneyPlacementObject;
-pub use process::{
-    Body, Document, Execution, Failure, Finished, ListBody, OperationResult, Prepared, ResultContext, VatCertificate, execute,
-    finish, operation_result, prepare,
-};
+pub use process::{Body, Document, Execution, Failure, Finished, ListBody, Prepared, execute, finish, prepare};
 pub use report::{
     LifetimeCounts, ReportObject, ShiftCounters, counters_match_journal, recompute_report, report_body, total_payments,
 };
+pub use result::{OperationResult, ResultContext, VatCertificate, operation_result};
 pub use state::{AdsObject, KkmState, OfdRegistration, OfdShift, RegInfo};
 pub use ticket::TicketObject;
 pub use time::{LocalDateTime, Millis};
