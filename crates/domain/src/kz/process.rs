@@ -266,7 +266,8 @@ fn add(a: Money, b: Money) -> Result<Money, KzError> {
     a.checked_add(b).ok_or(KzError::OperationFailed)
 }
 
-/// Applies the OFD `outcome` of `prepared` to `state` (CORE-74, CORE-78, CORE-89/90, CORE-94..98).
+/// Applies the OFD `outcome` of `prepared` to `state` (the same state and the same `now` that
+/// [`prepare`] was given: the body's time and the state's dates then agree) (CORE-74, CORE-78, CORE-89/90, CORE-94..98).
 ///
 /// # Errors
 /// The refusal of CORE-94 (62 with the blocked flags to persist, 61, 77, 84, 28), or 29 when
