@@ -8,4 +8,5 @@
 //! HTTP crates (a test in the server crate checks this with `cargo metadata`). Time and ids are
 //! passed in by the caller.
 
+pub mod atol;
 pub mod provisioning;
