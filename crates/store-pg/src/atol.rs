@@ -178,6 +178,17 @@ impl AtolStore for PgStore {
         Ok(out)
     }
 
+    async fn atol_external_id(&self, tenant_id: &str, group_code: &str, external_id: &str)
+        -> StoreResult<Option<(String, String)>> {
+        let rows = query(
+            &self.client().await?,
+            "SELECT uuid, timestamp FROM atol_documents WHERE tenant_id = $1 AND group_code = $2 AND external_id = $3",
+            &[&tenant_id, &group_code, &external_id],
+        )
+        .await?;
+        rows.first().map(|r| Ok((get(r, 0)?, get(r, 1)?))).transpose()
+    }
+
     async fn atol_document(&self, tenant_id: &str, group_code: &str, uuid: &str) -> StoreResult<Option<AtolDocumentRow>> {
         let sql = format!("SELECT {DOC_COLUMNS} FROM atol_documents WHERE uuid = $1 AND tenant_id = $2 AND group_code = $3");
         let rows = query(&self.client().await?, &sql, &[&uuid, &tenant_id, &group_code]).await?;

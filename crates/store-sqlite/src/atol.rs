@@ -222,6 +222,21 @@ impl AtolStore for SqliteStore {
         self.write(move |c| insert_documents(c, &docs)).await
     }
 
+    async fn atol_external_id(&self, tenant_id: &str, group_code: &str, external_id: &str)
+        -> StoreResult<Option<(String, String)>> {
+        let (t, g, e) = (tenant_id.to_owned(), group_code.to_owned(), external_id.to_owned());
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT uuid, timestamp FROM atol_documents WHERE tenant_id = ?1 AND group_code = ?2 AND external_id = ?3",
+            )
+            .map_err(db_err)?
+            .query_row(params![t, g, e], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
     async fn atol_document(&self, tenant_id: &str, group_code: &str, uuid: &str) -> StoreResult<Option<AtolDocumentRow>> {
         let (t, g, u) = (tenant_id.to_owned(), group_code.to_owned(), uuid.to_owned());
         self.read(move |c| {

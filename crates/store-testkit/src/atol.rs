@@ -90,6 +90,8 @@ pub async fn atol_external_id_is_unique_per_group(h: &dyn Harness) {
     assert_eq!(r[0], AtolInsert::Stored);
     assert_eq!(r[1], AtolInsert::Duplicate { uuid: "u1".into(), timestamp: "29.05.2017 17:56:18".into() });
     assert_eq!(r[2], AtolInsert::Stored, "another group may use the same external_id");
+    assert_eq!(s.atol_external_id("t1", "g1", "e1").await.unwrap(), Some(("u1".into(), "29.05.2017 17:56:18".into())));
+    assert_eq!(s.atol_external_id("t1", "g1", "E1").await.unwrap(), None, "exact, case-sensitive (ATOL-71)");
     // Rejected records hold no external_id (ATOL-50, ATOL-73).
     let mut rej = doc("u4", "g1", None, 103);
     rej.state = "rejected".into();

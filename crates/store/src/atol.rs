@@ -163,6 +163,9 @@ pub trait AtolStore: Send + Sync {
     /// Stores registrations in one transaction, each answered on its own: accepted ones enter
     /// their group's queue unless the `external_id` is taken (ATOL-51: atomic per pair).
     async fn atol_insert_documents(&self, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>>;
+    /// The accepted document of a group with this `external_id`: its uuid and timestamp.
+    async fn atol_external_id(&self, tenant_id: &str, group_code: &str, external_id: &str)
+        -> StoreResult<Option<(String, String)>>;
     /// A document of a group by uuid.
     async fn atol_document(&self, tenant_id: &str, group_code: &str, uuid: &str) -> StoreResult<Option<AtolDocumentRow>>;
     /// Admin listing, newest first.
