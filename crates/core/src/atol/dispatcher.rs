@@ -186,3 +186,222 @@ impl Atol<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The dispatcher over a scripted, test-only register (no fiscal engine here): retry classes,
+    //! re-queue, even load, reserves, crash recovery. `done` end to end waits for the engine.
+
+    use super::*;
+    use crate::atol::{AtolSettings, Authorized, DispatchState};
+    use crate::{Core, ManualClock, SequenceIds};
+    use async_trait::async_trait;
+    use kassa_domain::atol::report::Payload;
+    use kassa_money::Money;
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    /// Per register: FN document counter, scripted failures, and the uuids it registered.
+    #[derive(Default)]
+    struct Script {
+        fn_docs: BTreeMap<String, u64>,
+        faults: BTreeMap<String, VecDeque<i32>>,
+        paused: BTreeSet<String>,
+        calls: Vec<(String, String)>,
+        done: BTreeMap<String, Payload>,
+    }
+
+    #[derive(Default, Clone)]
+    struct TestRegisters(Arc<Mutex<Script>>);
+
+    #[async_trait]
+    impl AtolRegisters for TestRegisters {
+        async fn register(&self, id: &str, _g: &GroupRow, doc: &AcceptedDocument) -> Result<Payload, KktError> {
+            let mut s = self.0.lock().unwrap();
+            s.calls.push((id.to_owned(), doc.uuid.clone()));
+            if let Some(p) = s.done.get(&doc.uuid) {
+                return Ok(p.clone()); // idempotent per uuid, as the port demands
+            }
+            if let Some(code) = s.faults.get_mut(id).and_then(VecDeque::pop_front) {
+                return Err(KktError::new(code));
+            }
+            let n = s.fn_docs.entry(id.to_owned()).or_default();
+            *n += 1;
+            let p = Payload {
+                fiscal_receipt_number: 1,
+                shift_number: 1,
+                receipt_datetime: "29.05.2017 18:00:00".into(),
+                total: doc.document.fiscal_total(),
+                fn_number: "1110000100238211".into(),
+                ecr_registration_number: "0000111118041361".into(),
+                fiscal_document_number: *n,
+                fiscal_document_attribute: 3_449_555_941,
+                fns_site: "www.nalog.ru".into(),
+            };
+            s.done.insert(doc.uuid.clone(), p.clone());
+            Ok(p)
+        }
+        async fn fn_documents(&self, id: &str) -> u64 {
+            *self.0.lock().unwrap().fn_docs.get(id).unwrap_or(&0)
+        }
+        async fn available(&self, id: &str) -> bool {
+            !self.0.lock().unwrap().paused.contains(id)
+        }
+    }
+
+    const S: &str = include_str!("../../../domain/src/atol/testdata/s.json");
+
+    async fn setup(settings: AtolSettings, reserve_as_main: bool) -> (Core, Arc<ManualClock>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = kassa_store_sqlite::SqliteStore::open(&dir.path().join("k.db")).unwrap();
+        let clock = Arc::new(ManualClock::new(1_496_041_200_000));
+        let core = Core::new(Arc::new(store), clock.clone()).with_ids(Arc::new(SequenceIds::default())).with_atol(settings);
+        let mut t = crate::demo::tenant();
+        if reserve_as_main {
+            for r in &mut t.registers {
+                r.role = kassa_domain::provisioning::RegisterRole::Main;
+            }
+        }
+        core.provisioning().apply(&t).await.unwrap();
+        (core, clock, dir)
+    }
+
+    fn auth() -> Authorized {
+        Authorized { tenant_id: "demo".into(), login: "netletest".into(), groups: vec!["MyCompany_MyShop".into()] }
+    }
+
+    async fn sell(core: &Core, ext: &str) -> String {
+        let body = S.replace("17052917561851307", ext);
+        let uuid = core.atol().new_uuid();
+        let (st, r) = core.atol().register(&auth(), "MyCompany_MyShop", Operation::Sell, uuid, Ok(body.as_bytes())).await;
+        assert_eq!(st, 200, "{r:?}");
+        r.uuid
+    }
+
+    async fn doc(core: &Core, uuid: &str) -> AtolDocumentRow {
+        core.store.atol_document("demo", "MyCompany_MyShop", uuid).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn class_r_errors_retry_then_succeed_or_fail() {
+        // ATOL-82, ATOL-83, ATOL-84, ATOL-85, ATOL-86 (TV-24, TV-25 with a scripted register)
+        let (core, _clock, _d) = setup(AtolSettings::default(), false).await;
+        let regs = TestRegisters::default();
+        regs.0.lock().unwrap().faults.insert("KSR13.00-1-11".into(), VecDeque::from([-20]));
+        let u = sell(&core, "tv24").await;
+        let mut st = DispatchState::default();
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        let (_, rep) = crate::atol::report_of(&doc(&core, &u).await).unwrap();
+        assert_eq!((rep.status, rep.error.as_ref().unwrap().code, rep.device_code.as_str(), rep.daemon_code.as_str()),
+            (kassa_domain::atol::Status::Wait, -20, "KSR13.00-1-11", "prod-agent-1"));
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        let (http, rep) = crate::atol::report_of(&doc(&core, &u).await).unwrap();
+        assert_eq!((http, rep.status, rep.error.clone()), (200, kassa_domain::atol::Status::Done, None));
+        let p = rep.payload.unwrap();
+        assert_eq!((p.fiscal_document_number, p.total), (1, Money::from_minor(761_200)), "the failed attempt used no number");
+        // One callback row, for done only (TV-24).
+        let cbs = core.store.atol_callbacks(&kassa_store::atol::AtolFilter { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(cbs.len(), 1);
+        assert!(cbs[0].body.contains("\"status\":\"done\""));
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        assert_eq!(regs.0.lock().unwrap().calls.len(), 2, "final documents are never attempted again");
+
+        // Three -20s: wait, wait, fail. One -3816: fail at once.
+        regs.0.lock().unwrap().faults.insert("KSR13.00-1-11".into(), VecDeque::from([-20, -20, -20, -3816]));
+        let u = sell(&core, "tv25").await;
+        for expected in ["queued", "queued", "failed"] {
+            core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+            assert_eq!(doc(&core, &u).await.state, expected);
+        }
+        let d = doc(&core, &u).await;
+        assert_eq!((d.attempts, d.error.unwrap().code), (3, -20));
+        let u = sell(&core, "tv25b").await;
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        let d = doc(&core, &u).await;
+        assert_eq!((d.state.as_str(), d.attempts, d.error.unwrap().text.as_str()), ("failed", 1, "Неверный вид оплаты"));
+    }
+
+    #[tokio::test]
+    async fn even_load_picks_the_fn_with_fewer_documents() {
+        // ATOL-6, ATOL-7 (TV-31: R2 configured as main with 10 documents, R1 with 132)
+        let (core, _clock, _d) = setup(AtolSettings::default(), true).await;
+        let regs = TestRegisters::default();
+        regs.0.lock().unwrap().fn_docs.insert("KSR13.00-1-11".into(), 132);
+        regs.0.lock().unwrap().fn_docs.insert("KSR13.00-1-12".into(), 10);
+        let u = sell(&core, "tv31").await;
+        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        let d = doc(&core, &u).await;
+        assert_eq!((d.state.as_str(), d.device_code.as_str()), ("done", "KSR13.00-1-12"));
+        assert!(d.payload.unwrap().contains("\"fiscal_document_number\":11"));
+    }
+
+    #[tokio::test]
+    async fn reserve_is_attached_past_the_threshold_and_fifo_is_kept() {
+        // ATOL-5, ATOL-10 (TV-32: threshold 2, R1 paused, R2 reserve)
+        let mut settings = AtolSettings::default();
+        settings.policy.queue_threshold = 2;
+        let (core, _clock, _d) = setup(settings, false).await;
+        let regs = TestRegisters::default();
+        regs.0.lock().unwrap().paused.insert("KSR13.00-1-11".into());
+        let a = sell(&core, "r1").await;
+        let b = sell(&core, "r2").await;
+        let mut st = DispatchState::default();
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        assert_eq!(doc(&core, &a).await.state, "queued", "queue 2 ≤ threshold: the reserve stays detached");
+        let c = sell(&core, "r3").await;
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        let d = doc(&core, &a).await;
+        assert_eq!((d.state.as_str(), d.device_code.as_str()), ("done", "KSR13.00-1-12"), "head of the queue first");
+        for u in [&b, &c] {
+            core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+            assert_eq!(doc(&core, u).await.state, "done");
+        }
+    }
+
+    #[tokio::test]
+    async fn documents_left_in_progress_are_finished_once_after_a_restart() {
+        // ATOL-85: a crash between claim and result: the register is asked again (idempotent
+        // per uuid) and the document ends done exactly once.
+        let (core, _clock, _d) = setup(AtolSettings::default(), false).await;
+        let regs = TestRegisters::default();
+        let u = sell(&core, "crash").await;
+        let claim = AtolTransition {
+            uuid: u.clone(),
+            from_state: "queued".into(),
+            from_attempts: Some(0),
+            to_state: "in_progress".into(),
+            attempts: 0,
+            error: None,
+            daemon_code: "prod-agent-1".into(),
+            device_code: "KSR13.00-1-11".into(),
+            payload: None,
+            requeue_at_ms: None,
+            callback: None,
+            now_ms: 0,
+        };
+        core.store.atol_transition(&[claim]).await.unwrap();
+        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        let d = doc(&core, &u).await;
+        assert_eq!((d.state.as_str(), d.device_code.as_str(), d.attempts), ("done", "KSR13.00-1-11", 1));
+        assert_eq!(regs.0.lock().unwrap().calls, vec![("KSR13.00-1-11".to_owned(), u)]);
+    }
+
+    #[tokio::test]
+    async fn timeout_applies_between_attempts_and_keeps_the_device() {
+        // ATOL-81, ATOL-84, ATOL-94 (failed by timeout: device of the last attempt)
+        let (core, clock, _d) = setup(AtolSettings::default(), false).await;
+        let regs = TestRegisters::default();
+        regs.0.lock().unwrap().faults.insert("KSR13.00-1-11".into(), VecDeque::from([-1]));
+        let u = sell(&core, "to").await;
+        let mut st = DispatchState::default();
+        core.atol().dispatch_once(&regs, &mut st).await.unwrap();
+        regs.0.lock().unwrap().paused.insert("KSR13.00-1-11".into());
+        clock.advance_ms(300_000);
+        assert_eq!(core.atol().expire_queued(10).await.unwrap(), 0, "300 s exactly is not over");
+        clock.advance_ms(1_000);
+        assert_eq!(core.atol().expire_queued(10).await.unwrap(), 1);
+        let (_, rep) = crate::atol::report_of(&doc(&core, &u).await).unwrap();
+        let e = rep.error.unwrap();
+        assert_eq!((e.code, e.kind.as_str(), rep.device_code.as_str()), (1, "timeout", "KSR13.00-1-11"));
+    }
+}

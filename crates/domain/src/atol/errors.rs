@@ -366,4 +366,41 @@ mod tests {
         assert_eq!(ServiceError::IncomingMissingToken.http_status(), 400);
         assert_eq!(ServiceError::StateMissingUuid.http_status(), 401);
     }
+
+    #[test]
+    fn codes_20_and_21_are_never_emitted() {
+        // ATOL-99: no service error and no KKT row uses 20 or 21.
+        let all = [
+            ServiceError::Parse(String::new()),
+            ServiceError::IncomingBadRequest,
+            ServiceError::OperationNotSupported(String::new()),
+            ServiceError::IncomingMissingToken,
+            ServiceError::IncomingNotExistToken,
+            ServiceError::IncomingExpiredToken,
+            ServiceError::IncomingQueueTimeout,
+            ServiceError::Validation { uuid: String::new(), detail: String::new() },
+            ServiceError::IncomingQueue { uuid: String::new(), cause: String::new() },
+            ServiceError::ExistExternalId { external_id: String::new(), group_code: String::new() },
+            ServiceError::StateBadRequest,
+            ServiceError::StateMissingToken,
+            ServiceError::StateNotExistToken,
+            ServiceError::StateExpiredToken,
+            ServiceError::StateMissingUuid,
+            ServiceError::StateNotFound,
+            ServiceError::AuthBadRequest,
+            ServiceError::AuthGenToken,
+            ServiceError::AuthWrongUserOrPassword,
+            ServiceError::GroupCodeToToken,
+            ServiceError::IsNullExternalId(String::new()),
+            ServiceError::QueueTimeout,
+        ];
+        for e in &all {
+            assert!(![20, 21].contains(&e.code()), "{e:?}");
+            // ATOL-98: code 1 only as system (parse) or timeout.
+            if e.code() == 1 {
+                assert!(matches!(e.kind(), ErrorType::System | ErrorType::Timeout));
+            }
+        }
+        assert!(KKT_ERRORS.iter().all(|k| ![20, 21].contains(&k.code)));
+    }
 }

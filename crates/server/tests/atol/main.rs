@@ -1127,3 +1127,41 @@ async fn fuzz_bodies_and_paths_never_500_or_hang() {
     }
     fx.stop().await;
 }
+
+#[tokio::test]
+async fn token_that_cannot_be_stored_is_error_18() {
+    // ATOL-34: the token store refuses the new token (here: the generator repeats A, which the
+    // unique key rejects) → 18, HTTP 500, and no token.
+    let mut config = common::test_config();
+    config.server.demo = true;
+    config.atol.workers = false;
+    config.tenants.push(other_tenant());
+    let dir = tempfile::tempdir().unwrap();
+    config.server.data_dir = dir.path().to_owned();
+    let app = Application::build_with(config, Arc::new(ManualClock::new(Fx::t0())), Arc::new(SequenceIds::new(&[], &[A, A])))
+        .await
+        .unwrap();
+    let client = Kassa::new(format!("http://{}", app.addr()));
+    let stop = app.shutdown_token();
+    let h = tokio::spawn(app.run_until_stopped());
+    assert_eq!(client.atol_token("netletest", "v2AfscRjr").await.unwrap().body["token"], A);
+    let r = client.atol_token("othershop", "pw2").await.unwrap();
+    assert_eq!((r.status, r.body.clone()), (StatusCode::INTERNAL_SERVER_ERROR, json!({"code": 18, "text": "Не удалось сформировать токен", "token": ""})));
+    stop.cancel();
+    h.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn external_id_reservations_outlive_30_days() {
+    // ATOL-74 (D-29): accepted documents and their external_id are kept (never deleted).
+    let fx = fixture().await;
+    fx.token().await;
+    fx.sell(&s()).await;
+    fx.clock.advance_ms(31 * 24 * H);
+    let token = fx.client.atol_token("netletest", "v2AfscRjr").await.unwrap().body["token"].as_str().unwrap().to_owned();
+    let r = fx.client.atol_register(GROUP, "sell", &token, &s()).await.unwrap();
+    assert_eq!((err(&r).0, r.body["uuid"].clone()), (10, json!(U1)));
+    let r = fx.client.atol_report(GROUP, U1, &token).await.unwrap();
+    assert_eq!(r.body["uuid"], U1);
+    fx.stop().await;
+}
