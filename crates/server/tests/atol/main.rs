@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 
 use kassa::Application;
 use kassa_client::{Kassa, Reply};
