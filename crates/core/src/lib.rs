@@ -26,7 +26,7 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     /// Settings of the ATOL Online face and its queue.
-    pub atol: Arc<atol::AtolSettings>,
+    pub atol: Arc<atol::AtolRuntime>,
 }
 
 impl Core {
@@ -40,7 +40,7 @@ impl Core {
     }
 
     pub fn with_atol(mut self, settings: atol::AtolSettings) -> Self {
-        self.atol = Arc::new(settings);
+        self.atol = Arc::new(atol::AtolRuntime::new(settings));
         self
     }
 

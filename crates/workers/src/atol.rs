@@ -95,7 +95,7 @@ impl Worker for AtolCallbacks {
                 (cb, r)
             });
         }
-        let delays = self.core.atol.callback_delays_ms.clone();
+        let delays = self.core.atol.settings.callback_delays_ms.clone();
         while let Some(joined) = tasks.join_next().await {
             let Ok((cb, result)) = joined else { continue };
             let now = self.core.clock.now_ms();

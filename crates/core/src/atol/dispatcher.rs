@@ -66,7 +66,9 @@ impl Atol<'_> {
             if len as usize > policy.queue_threshold {
                 entry.1 = None;
                 let free: Vec<&&RegisterRow> = reserves.iter().filter(|r| !entry.0.contains(&r.id)).collect();
-                let n = reserves_to_attach(len as usize, &policy, len as u64, PER_REGISTER_PER_MIN, mains.len() + entry.0.len(), free.len());
+                // ATOL-9: the incoming rate of this node, or the queue itself when it is higher.
+                let rate = self.core.atol.incoming_per_minute(&tenant, &code, now).max(len as u64);
+                let n = reserves_to_attach(len as usize, &policy, rate, PER_REGISTER_PER_MIN, mains.len() + entry.0.len(), free.len());
                 for r in free.into_iter().take(n) {
                     tracing::info!(group = %code, register = %r.id, queue = len, "ATOL reserve register attached");
                     entry.0.insert(r.id.clone());

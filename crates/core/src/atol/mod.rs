@@ -12,7 +12,7 @@ pub use dispatcher::{DispatchReport, DispatchState};
 pub use registers::{AcceptedDocument, AtolRegisters};
 
 use crate::Core;
-use kassa_domain::atol::dispatch::{QueuePolicy, is_timed_out, timeout_error};
+use kassa_domain::atol::dispatch::{QueuePolicy, RateWindow, is_timed_out, timeout_error};
 use kassa_domain::atol::json::{self, JsonError};
 use kassa_domain::atol::report::{DocState, DocView, Payload, Report, report_for, request_error_report};
 use kassa_domain::atol::time::{MOSCOW_OFFSET_SECS, format_local};
@@ -46,6 +46,44 @@ impl Default for AtolSettings {
             callback_delays_ms: vec![0, 30_000, 120_000],
         }
     }
+}
+
+/// The settings with the in-memory caches of one node.
+#[derive(Debug, Default)]
+pub struct AtolRuntime {
+    pub settings: AtolSettings,
+    cache: AuthCache,
+    /// ATOL-9: incoming documents per group on this node, in a sliding minute.
+    rates: std::sync::Mutex<std::collections::HashMap<(String, String), RateWindow>>,
+}
+
+impl AtolRuntime {
+    pub fn new(settings: AtolSettings) -> Self {
+        Self { settings, ..Self::default() }
+    }
+
+    /// Documents the group accepted in the last minute (ATOL-9).
+    pub fn incoming_per_minute(&self, tenant_id: &str, group_code: &str, now_ms: i64) -> u64 {
+        let Ok(mut m) = self.rates.lock() else { return 0 };
+        m.get_mut(&(tenant_id.to_owned(), group_code.to_owned())).map_or(0, |w| w.per_minute(now_ms))
+    }
+
+    fn record_accepted(&self, tenant_id: &str, group_code: &str, now_ms: i64) {
+        if let Ok(mut m) = self.rates.lock() {
+            m.entry((tenant_id.to_owned(), group_code.to_owned())).or_default().record(now_ms);
+        }
+    }
+}
+
+/// How long a login's scope is trusted from memory (provisioning changes apply after this).
+const LOGIN_CACHE_MS: i64 = 1_000;
+
+/// Tokens never change once issued, so they are cached for good; a login's credential is
+/// cached briefly. Both save store reads on every registration and report.
+#[derive(Debug, Default)]
+struct AuthCache {
+    tokens: std::sync::Mutex<std::collections::HashMap<String, AtolTokenRow>>,
+    logins: std::sync::Mutex<std::collections::HashMap<String, (i64, Option<Credential>)>>,
 }
 
 /// The registration answer (ATOL-67): all four members always.
@@ -137,7 +175,11 @@ pub struct Atol<'a> {
 
 impl Atol<'_> {
     fn settings(&self) -> &AtolSettings {
-        &self.core.atol
+        &self.core.atol.settings
+    }
+
+    fn cache(&self) -> &AuthCache {
+        &self.core.atol.cache
     }
 
     pub fn supports(&self, version: &str) -> bool {
@@ -155,6 +197,31 @@ impl Atol<'_> {
 
     async fn login(&self, login: &str) -> Result<Option<Credential>, StoreError> {
         self.core.store.credential(Face::Atol, login).await
+    }
+
+    async fn login_cached(&self, login: &str) -> Result<Option<Credential>, StoreError> {
+        let now = self.core.clock.now_ms();
+        if let Some((at, c)) = self.cache().logins.lock().ok().and_then(|m| m.get(login).cloned())
+            && (0..LOGIN_CACHE_MS).contains(&(now - at))
+        {
+            return Ok(c);
+        }
+        let c = self.login(login).await?;
+        if let Ok(mut m) = self.cache().logins.lock() {
+            m.insert(login.to_owned(), (now, c.clone()));
+        }
+        Ok(c)
+    }
+
+    async fn token_row(&self, token: &str) -> Result<Option<AtolTokenRow>, StoreError> {
+        if let Some(r) = self.cache().tokens.lock().ok().and_then(|m| m.get(token).cloned()) {
+            return Ok(Some(r));
+        }
+        let row = self.core.store.atol_token(token).await?;
+        if let (Some(r), Ok(mut m)) = (&row, self.cache().tokens.lock()) {
+            m.insert(token.to_owned(), r.clone());
+        }
+        Ok(row)
     }
 
     /// getToken (§5): code 0 new token, 1 the current one; errors 18/19 (17 is the face's).
@@ -195,7 +262,7 @@ impl Atol<'_> {
             ServiceError::StateMissingToken
         })?;
         let not_found = if reg { ServiceError::IncomingNotExistToken } else { ServiceError::StateNotExistToken };
-        let row = match self.core.store.atol_token(token).await {
+        let row = match self.token_row(token).await {
             Ok(Some(r)) => r,
             Ok(None) => return Err(not_found),
             Err(e) => {
@@ -208,7 +275,7 @@ impl Atol<'_> {
             return Err(if reg { ServiceError::IncomingExpiredToken } else { ServiceError::StateExpiredToken });
         }
         // The login's current scope (a login retired by provisioning has no groups).
-        let groups = match self.login(&row.login).await {
+        let groups = match self.login_cached(&row.login).await {
             Ok(Some(c)) if c.active && c.tenant_id == row.tenant_id => c.scope,
             Ok(_) => Vec::new(),
             Err(e) => {
@@ -247,6 +314,11 @@ impl Atol<'_> {
         body: Result<&[u8], String>,
     ) -> (u16, Registration) {
         let now = self.core.clock.now_ms();
+        // The body as received (BOM stripped) is what the register reads later.
+        let raw = match body {
+            Ok(b) => String::from_utf8_lossy(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)).into_owned(),
+            Err(_) => String::new(),
+        };
         // Step 6: syntactically valid JSON → else 1 (stored, ATOL-50).
         let value = match body.map_err(JsonError::Syntax).and_then(json::parse) {
             Ok(v) => Ok(v),
@@ -296,7 +368,7 @@ impl Atol<'_> {
             state: DocState::Queued.as_str().into(),
             timestamp: doc.timestamp.clone(),
             callback_url: doc.callback_url().to_owned(),
-            body: serde_json::to_string(&value).unwrap_or_default(),
+            body: raw,
             error: None,
             now_ms: now,
         };
@@ -304,6 +376,7 @@ impl Atol<'_> {
         match self.core.store.atol_insert_documents(std::slice::from_ref(&row)).await {
             Ok(r) => match r.into_iter().next() {
                 Some(AtolInsert::Stored) => {
+                    self.core.atol.record_accepted(&auth.tenant_id, group_code, now);
                     let error = generated.then(|| ServiceError::IsNullExternalId(external_id).to_error());
                     (200, Registration { uuid, timestamp: doc.timestamp, status: Status::Wait, error })
                 }

@@ -100,6 +100,38 @@ pub fn reserves_to_attach(
     needed.saturating_sub(active_registers).clamp(1, reserves_available)
 }
 
+/// ATOL-9 (D-4): documents accepted in a sliding 60-second window, in one-second buckets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateWindow {
+    buckets: std::collections::VecDeque<(i64, u64)>,
+}
+
+impl RateWindow {
+    pub const WINDOW_MS: i64 = 60_000;
+
+    pub fn record(&mut self, now_ms: i64) {
+        let sec = now_ms.div_euclid(1000);
+        match self.buckets.back_mut() {
+            Some((s, n)) if *s == sec => *n += 1,
+            _ => self.buckets.push_back((sec, 1)),
+        }
+        self.trim(now_ms);
+    }
+
+    fn trim(&mut self, now_ms: i64) {
+        let oldest = (now_ms - Self::WINDOW_MS).div_euclid(1000);
+        while self.buckets.front().is_some_and(|(s, _)| *s <= oldest) {
+            self.buckets.pop_front();
+        }
+    }
+
+    /// Documents accepted in the 60 seconds before `now_ms`.
+    pub fn per_minute(&mut self, now_ms: i64) -> u64 {
+        self.trim(now_ms);
+        self.buckets.iter().map(|(_, n)| n).sum()
+    }
+}
+
 /// ATOL-11 (D-5): `max(1, ceil(peak_rate × mean_registration_time))`, rate per second and time
 /// in milliseconds.
 pub fn recommended_registers(peak_per_sec: u64, mean_registration_ms: u64) -> u64 {
@@ -173,6 +205,18 @@ mod tests {
         assert_eq!(choose_register(&regs).unwrap().id, "r");
         regs[1].active = false;
         assert!(choose_register(&regs).is_none());
+    }
+
+    #[test]
+    fn incoming_rate_is_a_sliding_minute() {
+        // ATOL-9 (D-4)
+        let mut w = RateWindow::default();
+        for t in [0, 10, 999, 1_000, 30_000] {
+            w.record(t);
+        }
+        assert_eq!(w.per_minute(30_000), 5);
+        assert_eq!(w.per_minute(60_500), 2, "the first second's three left the window");
+        assert_eq!(w.per_minute(91_000), 0);
     }
 
     #[test]

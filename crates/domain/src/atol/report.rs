@@ -153,6 +153,36 @@ pub fn request_error_report(e: &ServiceError, uuid: &str, group_code: &str, serv
 mod tests {
     use super::*;
 
+    fn view(state: DocState, error: Option<AtolError>) -> DocView<'static> {
+        DocView {
+            uuid: "u",
+            timestamp: "29.05.2017 17:56:18",
+            group_code: "g",
+            callback_url: "",
+            state,
+            error,
+            payload: None,
+            daemon_code: "",
+            device_code: "",
+        }
+    }
+
+    #[test]
+    fn report_by_state() {
+        // ATOL-94, ATOL-80 (7/9 while queued), ATOL-83 (retry_wait shows the last KKT error)
+        let e7 = ServiceError::IncomingQueueTimeout.to_error();
+        let (http, r) = report_for(view(DocState::Queued, Some(e7.clone())));
+        assert_eq!((http, r.status, r.error), (400, Status::Wait, Some(e7)));
+        let e9 = ServiceError::IncomingQueue { uuid: "u".into(), cause: "x".into() }.to_error();
+        assert_eq!(report_for(view(DocState::Queued, Some(e9))).0, 400);
+        let kkt = crate::atol::KktError::new(-20).classify().0;
+        let (http, r) = report_for(view(DocState::Queued, Some(kkt.clone())));
+        assert_eq!((http, r.status, r.error), (200, Status::Wait, Some(kkt)));
+        let (http, r) = report_for(view(DocState::InProgress, None));
+        assert_eq!((http, r.status, r.error.unwrap().code), (200, Status::Wait, 16));
+        assert!(DocState::Done.is_final() && DocState::Failed.is_final() && !DocState::Queued.is_final());
+    }
+
     #[test]
     fn amounts_have_no_trailing_zeros() {
         // ATOL-22
