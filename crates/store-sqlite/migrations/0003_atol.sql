@@ -39,12 +39,11 @@ CREATE TABLE atol_documents (
 ) STRICT;
 -- ATOL-71: unique per group among accepted documents (rejected rows have NULL).
 CREATE UNIQUE INDEX atol_documents_external ON atol_documents(tenant_id, group_code, external_id);
--- The per-group FIFO queue (ATOL-5) and the timeout scan (ATOL-81).
+-- The per-group FIFO queue (ATOL-5; a new or re-queued document takes the group's max + 1) and
+-- the timeout scan (ATOL-81). Listings go newest first by rowid.
 CREATE INDEX atol_documents_queue ON atol_documents(tenant_id, group_code, queue_seq) WHERE state = 'queued';
 CREATE INDEX atol_documents_queued_at ON atol_documents(queued_at) WHERE state = 'queued';
 CREATE INDEX atol_documents_in_progress ON atol_documents(updated_at) WHERE state = 'in_progress';
-CREATE INDEX atol_documents_accepted ON atol_documents(accepted_at);
-CREATE INDEX atol_documents_seq ON atol_documents(queue_seq);
 
 -- The callback outbox (ATOL-76..78): one row per final document with a callback URL.
 CREATE TABLE atol_callbacks (

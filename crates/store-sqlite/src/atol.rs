@@ -70,48 +70,43 @@ fn query<T>(
     st.query_map(params, f).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)
 }
 
-fn next_seq(c: &Connection) -> StoreResult<i64> {
-    c.prepare_cached("SELECT coalesce(max(queue_seq), 0) + 1 FROM atol_documents")
-        .map_err(db_err)?
-        .query_row([], |r| r.get(0))
-        .map_err(db_err)
-}
+/// The tail position of a group's queue (ATOL-5): one more than its last queued document.
+const TAIL_SEQ: &str = "(SELECT coalesce(max(queue_seq), 0) + 1 FROM atol_documents
+     WHERE tenant_id = ?2 AND group_code = ?3 AND state = 'queued')";
 
 fn insert_documents(c: &Connection, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>> {
     let mut out = Vec::with_capacity(docs.len());
-    let mut seq = next_seq(c)?;
     for d in docs {
-        if let Some(ext) = &d.external_id {
-            let dup: Option<(String, String)> = c
-                .prepare_cached(
-                    "SELECT uuid, timestamp FROM atol_documents WHERE tenant_id = ?1 AND group_code = ?2 AND external_id = ?3",
-                )
-                .map_err(db_err)?
-                .query_row(params![d.tenant_id, d.group_code, ext], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(db_err)?;
-            if let Some((uuid, timestamp)) = dup {
-                out.push(AtolInsert::Duplicate { uuid, timestamp });
-                continue;
-            }
-        }
         let (code, text, kind) = match &d.error {
             Some(e) => (Some(e.code), Some(e.text.as_str()), Some(e.kind.as_str())),
             None => (None, None, None),
         };
-        c.prepare_cached(
-            "INSERT INTO atol_documents (uuid, tenant_id, group_code, operation, external_id, state, timestamp,
-               callback_url, body, error_code, error_text, error_type, accepted_at, queued_at, queue_seq, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13)",
-        )
-        .map_err(db_err)?
-        .execute(params![
-            d.uuid, d.tenant_id, d.group_code, d.operation, d.external_id, d.state, d.timestamp, d.callback_url,
-            d.body, code, text, kind, d.now_ms, seq
-        ])
-        .map_err(db_err)?;
-        seq += 1;
-        out.push(AtolInsert::Stored);
+        // One statement in the common case; the unique index decides a clash (ATOL-51).
+        let inserted = c
+            .prepare_cached(&format!(
+                "INSERT INTO atol_documents (uuid, tenant_id, group_code, operation, external_id, state, timestamp,
+                   callback_url, body, error_code, error_text, error_type, accepted_at, queued_at, queue_seq, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, {TAIL_SEQ}, ?13)
+                 ON CONFLICT (tenant_id, group_code, external_id) DO NOTHING"
+            ))
+            .map_err(db_err)?
+            .execute(params![
+                d.uuid, d.tenant_id, d.group_code, d.operation, d.external_id, d.state, d.timestamp, d.callback_url,
+                d.body, code, text, kind, d.now_ms
+            ])
+            .map_err(db_err)?;
+        if inserted == 1 {
+            out.push(AtolInsert::Stored);
+            continue;
+        }
+        let (uuid, timestamp): (String, String) = c
+            .prepare_cached(
+                "SELECT uuid, timestamp FROM atol_documents WHERE tenant_id = ?1 AND group_code = ?2 AND external_id = ?3",
+            )
+            .map_err(db_err)?
+            .query_row(params![d.tenant_id, d.group_code, d.external_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
+        out.push(AtolInsert::Duplicate { uuid, timestamp });
     }
     Ok(out)
 }
@@ -119,7 +114,21 @@ fn insert_documents(c: &Connection, docs: &[NewAtolDocument]) -> StoreResult<Vec
 fn transition(c: &Connection, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
     let mut out = Vec::with_capacity(ts.len());
     for t in ts {
-        let seq = if t.requeue_at_ms.is_some() { Some(next_seq(c)?) } else { None };
+        let seq: Option<i64> = match t.requeue_at_ms {
+            Some(_) => Some(
+                c.prepare_cached(
+                    "SELECT coalesce(max(q.queue_seq), 0) + 1 FROM atol_documents d JOIN atol_documents q
+                       ON q.tenant_id = d.tenant_id AND q.group_code = d.group_code AND q.state = 'queued'
+                     WHERE d.uuid = ?1",
+                )
+                .map_err(db_err)?
+                .query_row(params![t.uuid], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?
+                    .unwrap_or(1),
+            ),
+            None => None,
+        };
         let (code, text, kind) = match &t.error {
             Some(e) => (Some(e.code), Some(e.text.as_str()), Some(e.kind.as_str())),
             None => (None, None, None),
@@ -162,9 +171,10 @@ fn filtered<T>(
     f: &AtolFilter,
     map: fn(&Row) -> rusqlite::Result<T>,
 ) -> StoreResult<Vec<T>> {
+    let _ = order; // newest first: rowid order is insertion order
     let sql = format!(
         "SELECT {columns} FROM {table} WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR group_code = ?2)
-         AND (?3 IS NULL OR state = ?3) ORDER BY {order} DESC LIMIT ?4"
+         AND (?3 IS NULL OR state = ?3) ORDER BY rowid DESC LIMIT ?4"
     );
     query(c, &sql, params![f.tenant_id, f.group_code, f.state, f.limit], map)
 }
