@@ -95,14 +95,18 @@ impl Default for AtolConfig {
 
 impl AtolConfig {
     pub fn settings(&self) -> kassa_core::atol::AtolSettings {
-        let mut s = kassa_core::atol::AtolSettings::default();
-        s.versions = self.versions.clone();
-        s.utc_offset_secs = i64::from(self.utc_offset_minutes) * 60;
-        s.policy.queue_timeout_ms = i64::from(self.queue_timeout_secs) * 1000;
-        s.policy.max_attempts = self.max_attempts;
-        s.policy.queue_threshold = self.queue_threshold as usize;
-        s.daemon_code = self.daemon_code.clone();
-        s
+        let d = kassa_core::atol::AtolSettings::default();
+        kassa_core::atol::AtolSettings {
+            versions: self.versions.clone(),
+            utc_offset_secs: i64::from(self.utc_offset_minutes) * 60,
+            policy: kassa_domain::atol::dispatch::QueuePolicy {
+                queue_timeout_ms: i64::from(self.queue_timeout_secs) * 1000,
+                max_attempts: self.max_attempts,
+                queue_threshold: self.queue_threshold as usize,
+            },
+            daemon_code: self.daemon_code.clone(),
+            ..d
+        }
     }
 }
 

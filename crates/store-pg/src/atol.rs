@@ -249,8 +249,8 @@ impl AtolStore for PgStore {
                 ],
             )
             .await?;
-            if n == 1 {
-                if let Some(cb) = &t.callback {
+            if n == 1
+                && let Some(cb) = &t.callback {
                     execute(
                         &tx,
                         "INSERT INTO atol_callbacks (uuid, tenant_id, group_code, url, body, state, attempts, next_at,
@@ -260,7 +260,6 @@ impl AtolStore for PgStore {
                     )
                     .await?;
                 }
-            }
             out.push(n == 1);
         }
         tx.commit().await.map_err(db_err)?;

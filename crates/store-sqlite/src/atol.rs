@@ -146,8 +146,8 @@ fn transition(c: &Connection, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
                 t.payload, t.requeue_at_ms, seq, t.now_ms, t.from_attempts
             ])
             .map_err(db_err)?;
-        if n == 1 {
-            if let Some(cb) = &t.callback {
+        if n == 1
+            && let Some(cb) = &t.callback {
                 c.prepare_cached(
                     "INSERT INTO atol_callbacks (uuid, tenant_id, group_code, url, body, state, attempts, next_at,
                        created_at, updated_at)
@@ -157,7 +157,6 @@ fn transition(c: &Connection, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
                 .execute(params![t.uuid, cb.url, cb.body, cb.next_at_ms, t.now_ms])
                 .map_err(db_err)?;
             }
-        }
         out.push(n == 1);
     }
     Ok(out)

@@ -477,6 +477,7 @@ impl Atol<'_> {
     }
 
     /// Builds the final transition of `d` (done or failed), with its callback row.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish(
         &self,
         d: &AtolDocumentRow,

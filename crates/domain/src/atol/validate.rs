@@ -195,7 +195,7 @@ fn string(v: &Value, at: &str, max: usize) -> R<String> {
     Ok(s.to_owned())
 }
 
-fn number_text<'a>(v: &'a Value, at: &str) -> R<String> {
+fn number_text(v: &Value, at: &str) -> R<String> {
     match v {
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(Invalid::new(at, "ожидается число")),

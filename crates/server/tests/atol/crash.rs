@@ -40,6 +40,7 @@ async fn start(dir: &std::path::Path) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    drop(Server(child, client));
     panic!("kassa did not start");
 }
 
