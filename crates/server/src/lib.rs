@@ -34,6 +34,9 @@ pub struct Application {
     demo: bool,
     /// Start the ATOL queue-timeout and callback workers.
     atol_workers: bool,
+    /// The fiscal registers ATOL documents are dispatched to (the fiscal engine); without them
+    /// no dispatcher runs and queued documents fail by the queue timeout (ATOL-81).
+    atol_registers: Option<Arc<dyn kassa_core::atol::AtolRegisters>>,
     /// Held while the server runs: a second server on the same data folder is refused.
     _data_lock: Option<std::fs::File>,
 }
@@ -116,8 +119,15 @@ impl Application {
             shutdown: CancellationToken::new(),
             demo: s.demo,
             atol_workers: config.atol.workers,
+            atol_registers: None,
             _data_lock: data_lock,
         })
+    }
+
+    /// Dispatches ATOL documents to these registers (the fiscal engine implements the port).
+    pub fn with_atol_registers(mut self, registers: Arc<dyn kassa_core::atol::AtolRegisters>) -> Self {
+        self.atol_registers = Some(registers);
+        self
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -154,7 +164,12 @@ impl Application {
             use kassa_workers::{Pacing, atol::{AtolCallbacks, AtolTimeouts}, spawn};
             let core = self.state.core.clone();
             workers.push(spawn(AtolTimeouts { core: core.clone() }, Pacing::default(), self.shutdown.clone()));
-            workers.push(spawn(AtolCallbacks::new(core), Pacing::default(), self.shutdown.clone()));
+            workers.push(spawn(AtolCallbacks::new(core.clone()), Pacing::default(), self.shutdown.clone()));
+            if let Some(regs) = self.atol_registers.clone() {
+                let dispatcher = kassa_workers::atol::AtolDispatcher::new(core, regs);
+                let pacing = Pacing { idle: std::time::Duration::from_millis(20), ..Pacing::default() };
+                workers.push(spawn(dispatcher, pacing, self.shutdown.clone()));
+            }
         }
         let router = kassa_api::router(self.state, self.metrics.clone());
         let stop = self.shutdown.clone();

@@ -48,11 +48,14 @@ impl Atol<'_> {
     /// register. Documents left `in_progress` by a crash are finished first (once per state).
     pub async fn dispatch_once(&self, regs: &dyn AtolRegisters, state: &mut DispatchState) -> Result<DispatchReport, String> {
         let mut report = DispatchReport::default();
+        // (group, register, document) of every attempt of this step; they run concurrently.
+        let mut jobs: Vec<(GroupRow, String, AtolDocumentRow)> = Vec::new();
         if !state.recovered {
             for d in self.core.store.atol_in_progress(1_000).await.map_err(internal)? {
                 let Some((group, _)) = self.group(&d.tenant_id, &d.group_code).await? else { continue };
-                self.attempt(regs, &group, &d.device_code.clone(), d, DocState::InProgress, &mut report).await?;
+                jobs.push((group, d.device_code.clone(), d));
             }
+            self.run_attempts(regs, std::mem::take(&mut jobs), &mut report).await?;
             state.recovered = true;
         }
         let policy = self.settings().policy;
@@ -95,8 +98,10 @@ impl Atol<'_> {
                 });
             }
             let heads = self.core.store.atol_queue(&tenant, &code, loads.len() as i64).await.map_err(internal)?;
+            let mut claims = Vec::new();
+            let mut picked = Vec::new();
             for d in heads {
-                if is_timed_out(d.queued_at_ms, self.core.clock.now_ms(), &policy) {
+                if is_timed_out(d.queued_at_ms, now, &policy) {
                     continue; // the timeout worker fails it (ATOL-81)
                 }
                 let Some(chosen) = choose_register(&loads).map(|r| r.id.clone()) else { break };
@@ -104,8 +109,7 @@ impl Atol<'_> {
                     l.busy = true;
                 }
                 // Claim: queued → in_progress on this register (compare-and-set).
-                let now = self.core.clock.now_ms();
-                let claim = AtolTransition {
+                claims.push(AtolTransition {
                     uuid: d.uuid.clone(),
                     from_state: DocState::Queued.as_str().into(),
                     from_attempts: Some(d.attempts),
@@ -118,15 +122,50 @@ impl Atol<'_> {
                     requeue_at_ms: None,
                     callback: None,
                     now_ms: now,
-                };
-                if !self.core.store.atol_transition(&[claim]).await.map_err(internal)?[0] {
-                    continue;
+                });
+                picked.push((chosen, d));
+            }
+            if claims.is_empty() {
+                continue;
+            }
+            let applied = self.core.store.atol_transition(&claims).await.map_err(internal)?;
+            for ((register, d), ok) in picked.into_iter().zip(applied) {
+                if ok {
+                    state.idle_since.insert(register.clone(), now);
+                    jobs.push((group.clone(), register, d));
                 }
-                self.attempt(regs, &group, &chosen, d, DocState::InProgress, &mut report).await?;
-                state.idle_since.insert(chosen, self.core.clock.now_ms());
             }
         }
+        self.run_attempts(regs, jobs, &mut report).await?;
         Ok(report)
+    }
+
+    /// Runs the claimed attempts concurrently (one per register) and stores every outcome in
+    /// one transaction (ATOL-82..86).
+    async fn run_attempts(
+        &self,
+        regs: &dyn AtolRegisters,
+        jobs: Vec<(GroupRow, String, AtolDocumentRow)>,
+        report: &mut DispatchReport,
+    ) -> Result<(), String> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let results = futures_util::future::join_all(jobs.iter().map(|(group, register, d)| async move {
+            match accepted(d, (d.attempts + 1) as u32) {
+                Some(doc) => regs.register(register, group, &doc).await,
+                None => Err(KktError::new(1)), // the stored body no longer reads: «Документ некорректен»
+            }
+        }))
+        .await;
+        let now = self.core.clock.now_ms();
+        let ts: Vec<AtolTransition> = jobs
+            .iter()
+            .zip(results)
+            .map(|((_, register, d), result)| self.outcome(d, register, result, report, now))
+            .collect();
+        self.core.store.atol_transition(&ts).await.map_err(internal)?;
+        Ok(())
     }
 
     async fn group(&self, tenant: &str, code: &str) -> Result<Option<(GroupRow, Vec<RegisterRow>)>, String> {
@@ -140,31 +179,26 @@ impl Atol<'_> {
         Ok(Some((group, registers)))
     }
 
-    /// One attempt of `d` on `register` and its stored outcome (ATOL-82..86).
-    async fn attempt(
+    /// The transition an attempt's result leads to (ATOL-83..86); `d` is `in_progress`.
+    fn outcome(
         &self,
-        regs: &dyn AtolRegisters,
-        group: &GroupRow,
+        d: &AtolDocumentRow,
         register: &str,
-        d: AtolDocumentRow,
-        from: DocState,
+        result: Result<kassa_domain::atol::report::Payload, KktError>,
         report: &mut DispatchReport,
-    ) -> Result<(), String> {
+        now: i64,
+    ) -> AtolTransition {
         let attempts = d.attempts + 1;
-        let result = match accepted(&d, attempts as u32) {
-            Some(doc) => regs.register(register, group, &doc).await,
-            None => Err(KktError::new(1)), // stored body no longer reads: «Документ некорректен»
-        };
+        let from = DocState::InProgress;
         report.attempts += 1;
-        let now = self.core.clock.now_ms();
-        let t = match after_attempt(result, attempts as u32, &self.settings().policy) {
+        match after_attempt(result, attempts as u32, &self.settings().policy) {
             AttemptOutcome::Done(p) => {
                 report.done += 1;
-                self.finish(&d, from, DocState::Done, None, Some(&p), register, attempts, now)
+                self.finish(d, from, DocState::Done, None, Some(&p), register, attempts, now)
             }
             AttemptOutcome::Failed(e) => {
                 report.failed += 1;
-                self.finish(&d, from, DocState::Failed, Some(e), None, register, attempts, now)
+                self.finish(d, from, DocState::Failed, Some(e), None, register, attempts, now)
             }
             AttemptOutcome::RetryWait(e) => {
                 report.requeued += 1;
@@ -183,9 +217,7 @@ impl Atol<'_> {
                     now_ms: now,
                 }
             }
-        };
-        self.core.store.atol_transition(&[t]).await.map_err(internal)?;
-        Ok(())
+        }
     }
 }
 
