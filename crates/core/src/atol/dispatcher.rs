@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Reserves stay attached this long after the queue fell to the threshold (ATOL-10, D-5).
 const DETACH_AFTER_MS: i64 = 10 * 60_000;
+/// A document `in_progress` for longer than this was abandoned by a crashed process.
+const IN_PROGRESS_LEASE_MS: i64 = 60_000;
 /// Assumed per-register rate used to size the reserve count (documents per minute).
 const PER_REGISTER_PER_MIN: u64 = 600;
 
@@ -30,7 +32,6 @@ pub struct DispatchReport {
 /// Memory of the dispatcher between steps.
 #[derive(Debug, Default)]
 pub struct DispatchState {
-    recovered: bool,
     idle_since: BTreeMap<String, i64>,
     /// Attached reserves per (tenant, group), and since when the queue is at or below the threshold.
     attached: BTreeMap<(String, String), (BTreeSet<String>, Option<i64>)>,
@@ -50,14 +51,18 @@ impl Atol<'_> {
         let mut report = DispatchReport::default();
         // (group, register, document) of every attempt of this step; they run concurrently.
         let mut jobs: Vec<(GroupRow, String, AtolDocumentRow)> = Vec::new();
-        if !state.recovered {
-            for d in self.core.store.atol_in_progress(1_000).await.map_err(internal)? {
-                let Some((group, _)) = self.group(&d.tenant_id, &d.group_code).await? else { continue };
-                jobs.push((group, d.device_code.clone(), d));
+        // Attempts run within one step, so a document `in_progress` longer than the lease was
+        // left by a crashed process (this one before a restart, or another node): ask its
+        // register again — the port is idempotent per uuid.
+        let stale_before = self.core.clock.now_ms() - IN_PROGRESS_LEASE_MS;
+        for d in self.core.store.atol_in_progress(1_000).await.map_err(internal)? {
+            if d.updated_at_ms > stale_before {
+                continue;
             }
-            self.run_attempts(regs, std::mem::take(&mut jobs), &mut report).await?;
-            state.recovered = true;
+            let Some((group, _)) = self.group(&d.tenant_id, &d.group_code).await? else { continue };
+            jobs.push((group, d.device_code.clone(), d));
         }
+        self.run_attempts(regs, std::mem::take(&mut jobs), &mut report).await?;
         let policy = self.settings().policy;
         for (tenant, code, len) in self.core.store.atol_queued_groups().await.map_err(internal)? {
             let Some((group, registers)) = self.group(&tenant, &code).await? else { continue };
@@ -228,7 +233,7 @@ mod tests {
 
     use super::*;
     use crate::atol::{AtolSettings, Authorized, DispatchState};
-    use crate::{Core, ManualClock, SequenceIds};
+    use crate::{Clock, Core, ManualClock, SequenceIds};
     use async_trait::async_trait;
     use kassa_domain::atol::report::Payload;
     use kassa_money::Money;
@@ -396,7 +401,7 @@ mod tests {
     async fn documents_left_in_progress_are_finished_once_after_a_restart() {
         // ATOL-85: a crash between claim and result: the register is asked again (idempotent
         // per uuid) and the document ends done exactly once.
-        let (core, _clock, _d) = setup(AtolSettings::default(), false).await;
+        let (core, clock, _d) = setup(AtolSettings::default(), false).await;
         let regs = TestRegisters::default();
         let u = sell(&core, "crash").await;
         let claim = AtolTransition {
@@ -411,9 +416,12 @@ mod tests {
             payload: None,
             requeue_at_ms: None,
             callback: None,
-            now_ms: 0,
+            now_ms: clock.now_ms(),
         };
         core.store.atol_transition(&[claim]).await.unwrap();
+        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        assert!(regs.0.lock().unwrap().calls.is_empty(), "within its lease (another node may hold it)");
+        clock.advance_ms(61_000);
         core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
         let d = doc(&core, &u).await;
         assert_eq!((d.state.as_str(), d.device_code.as_str(), d.attempts), ("done", "KSR13.00-1-11", 1));
