@@ -7,11 +7,14 @@
 //! May depend on the domain, money and the store *ports* (`kassa-store` traits). Never on axum,
 //! a database driver or an HTTP client: the server crate wires concrete adapters in.
 
+pub mod atol;
 pub mod clock;
 pub mod demo;
+pub mod ids;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{IdGen, RandomIds, SequenceIds};
 
 use kassa_store::Store;
 use std::sync::Arc;
@@ -21,11 +24,28 @@ use std::sync::Arc;
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    /// Settings of the ATOL Online face and its queue.
+    pub atol: Arc<atol::AtolRuntime>,
 }
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, ids: Arc::new(RandomIds), atol: Arc::default() }
+    }
+
+    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    pub fn with_atol(mut self, settings: atol::AtolSettings) -> Self {
+        self.atol = Arc::new(atol::AtolRuntime::new(settings));
+        self
+    }
+
+    pub fn atol(&self) -> atol::Atol<'_> {
+        atol::Atol { core: self }
     }
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {

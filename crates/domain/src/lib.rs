@@ -8,5 +8,6 @@
 //! HTTP crates (a test in the server crate checks this with `cargo metadata`). Time and ids are
 //! passed in by the caller.
 
+pub mod atol;
 pub mod kz;
 pub mod provisioning;

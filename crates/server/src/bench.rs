@@ -20,6 +20,9 @@ pub const MAX_SECONDS: u64 = 300;
 pub enum Scenario {
     /// GET /healthz.
     Healthz,
+    /// ATOL Online sell acceptance (`POST /possystem/v3/MyCompany_MyShop/sell`, durable) against
+    /// a server started with `--demo`; every request has a fresh `external_id`.
+    AtolSell,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -46,14 +49,48 @@ pub struct Shot {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
+    /// A marker in `body` replaced by a value unique to each request (e.g. an `external_id`).
+    pub unique: Option<&'static str>,
 }
 
+/// The marker of the ATOL sell body's `external_id`.
+const UNIQUE: &str = "@@UNIQUE@@";
+
 impl Scenario {
-    fn shot(self) -> Shot {
-        match self {
-            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None },
-        }
+    /// The request of the scenario; `atol-sell` first asks the server for a token.
+    async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
+        Ok(match self {
+            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
+            Scenario::AtolSell => {
+                let answer = post_json(addr, "/possystem/v3/getToken", r#"{"login":"netletest","pass":"v2AfscRjr"}"#).await?;
+                let token = answer["token"].as_str().filter(|t| !t.is_empty()).with_context(|| {
+                    format!("getToken for the demo login failed ({answer}); start the server with --demo")
+                })?;
+                Shot {
+                    method: Method::POST,
+                    path: format!("/possystem/v3/MyCompany_MyShop/sell?tokenid={token}"),
+                    headers: vec![],
+                    body: Some(Bytes::from(ATOL_SELL.replace("17052917561851307", UNIQUE))),
+                    unique: Some(UNIQUE),
+                }
+            }
+        })
     }
+}
+
+/// The base receipt S of atol-online-v3.md §13.1.
+const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
+
+/// One POST with a JSON body; the decoded answer.
+async fn post_json(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
+    let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to {addr}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = Request::builder().method(Method::POST).uri(path).header("host", addr.to_string())
+        .body(Full::new(Bytes::from(body.to_owned())))?;
+    let resp = sender.send_request(req).await?;
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&bytes)?)
 }
 
 /// What one phase measured.
@@ -90,9 +127,12 @@ pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Du
     let start = Instant::now() + warmup;
     let end = start + duration;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
+    // Unique values differ between runs and connections: `<run>-<connection>-<n>`.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    for c in 0..connections {
         let shot = shot.clone();
-        tasks.push(tokio::spawn(async move { connection_loop(addr, shot, start, end).await }));
+        let prefix = format!("{run}-{c}");
+        tasks.push(tokio::spawn(async move { connection_loop(addr, shot, start, end, prefix).await }));
     }
     let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
     for t in tasks {
@@ -112,13 +152,14 @@ pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Du
     })
 }
 
-async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Instant) -> anyhow::Result<(u64, u64, Vec<u32>)> {
+async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Instant, prefix: String) -> anyhow::Result<(u64, u64, Vec<u32>)> {
     let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to {addr}"))?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
     let host = addr.to_string();
+    let mut n = 0u64;
     loop {
         let sent = Instant::now();
         if sent >= end {
@@ -131,7 +172,14 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
         if shot.body.is_some() {
             req = req.header("content-type", "application/json");
         }
-        let req = req.body(Full::new(shot.body.clone().unwrap_or_default()))?;
+        let body = match (shot.unique, &shot.body) {
+            (Some(marker), Some(b)) => {
+                n += 1;
+                Bytes::from(String::from_utf8_lossy(b).replace(marker, &format!("{prefix}-{n}")))
+            }
+            _ => shot.body.clone().unwrap_or_default(),
+        };
+        let req = req.body(Full::new(body))?;
         let good = match sender.send_request(req).await {
             Ok(resp) => {
                 let success = resp.status().is_success();
@@ -193,11 +241,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
     }
     let addr = loopback_addr(&args.url)?;
-    let shot = args.scenario.shot();
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
     if !healthcheck(&args.url).await {
         bail!("no Kassa server answers {}/healthz: start one with `kassa serve` first", args.url.trim_end_matches('/'));
     }
+    let shot = args.scenario.shot(addr).await?;
     eprintln!(
         "bench {:?}: {} connections, {} s warm-up + {} s against {} ...",
         args.scenario, args.connections, args.warmup, args.duration, args.url
@@ -226,7 +274,7 @@ pub async fn healthcheck(url: &str) -> bool {
     }) else {
         return false;
     };
-    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None };
+    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None };
     let probe = async {
         let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.ok()?;

@@ -15,6 +15,9 @@ pub const EXAMPLE: &str = include_str!("../kassa.example.toml");
 pub struct Config {
     #[serde(default)]
     pub server: ServerConfig,
+    /// The ATOL Online face and its document queue.
+    #[serde(default)]
+    pub atol: AtolConfig,
     /// Tenants applied at start, idempotently.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSpec>,
@@ -54,6 +57,57 @@ pub struct ServerConfig {
     /// Provision the demo sandbox tenant.
     #[serde(default)]
     pub demo: bool,
+}
+
+/// `[atol]`: the ATOL Online v3 face and its queue (atol-online-v3.md §7, §12).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AtolConfig {
+    /// ATOL-28: API versions served.
+    pub versions: Vec<String>,
+    /// ATOL-81: seconds a document may wait in its queue.
+    pub queue_timeout_secs: u32,
+    /// ATOL-84 (D-33): attempts before a retryable KKT error is final.
+    pub max_attempts: u32,
+    /// ATOL-10 (D-5): queue length above which reserve registers are attached.
+    pub queue_threshold: u32,
+    /// D-9: local time of generated date-times, minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    /// ATOL-86: this server's name in `daemon_code`.
+    pub daemon_code: String,
+    /// Run the queue-timeout and callback workers (tests step them by hand).
+    pub workers: bool,
+}
+
+impl Default for AtolConfig {
+    fn default() -> Self {
+        Self {
+            versions: vec!["v3".into()],
+            queue_timeout_secs: 300,
+            max_attempts: 3,
+            queue_threshold: 100,
+            utc_offset_minutes: 180,
+            daemon_code: "prod-agent-1".into(),
+            workers: true,
+        }
+    }
+}
+
+impl AtolConfig {
+    pub fn settings(&self) -> kassa_core::atol::AtolSettings {
+        let d = kassa_core::atol::AtolSettings::default();
+        kassa_core::atol::AtolSettings {
+            versions: self.versions.clone(),
+            utc_offset_secs: i64::from(self.utc_offset_minutes) * 60,
+            policy: kassa_domain::atol::dispatch::QueuePolicy {
+                queue_timeout_ms: i64::from(self.queue_timeout_secs) * 1000,
+                max_attempts: self.max_attempts,
+                queue_threshold: self.queue_threshold as usize,
+            },
+            daemon_code: self.daemon_code.clone(),
+            ..d
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {

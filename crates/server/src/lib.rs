@@ -12,7 +12,7 @@ pub mod telemetry;
 use anyhow::Context;
 use config::{Config, ServerConfig};
 use kassa_api::{ApiState, metrics::HttpMetrics};
-use kassa_core::{Core, SystemClock};
+use kassa_core::{Clock, Core, IdGen, RandomIds, SystemClock};
 use kassa_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -32,6 +32,11 @@ pub struct Application {
     metrics: Option<HttpMetrics>,
     shutdown: CancellationToken,
     demo: bool,
+    /// Start the ATOL queue-timeout and callback workers.
+    atol_workers: bool,
+    /// The fiscal registers ATOL documents are dispatched to (the fiscal engine); without them
+    /// no dispatcher runs and queued documents fail by the queue timeout (ATOL-81).
+    atol_registers: Option<Arc<dyn kassa_core::atol::AtolRegisters>>,
     /// Held while the server runs: a second server on the same data folder is refused.
     _data_lock: Option<std::fs::File>,
 }
@@ -76,9 +81,14 @@ fn random_token() -> String {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Arc::new(SystemClock), Arc::new(RandomIds)).await
+    }
+
+    /// As [`Application::build`], with the clock and id ports given (tests fix them).
+    pub async fn build_with(config: Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> anyhow::Result<Self> {
         let s = &config.server;
         let (store, data_lock) = open_store(s).await?;
-        let core = Core::new(store, Arc::new(SystemClock));
+        let core = Core::new(store, clock).with_ids(ids).with_atol(config.atol.settings());
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
@@ -108,8 +118,16 @@ impl Application {
             metrics,
             shutdown: CancellationToken::new(),
             demo: s.demo,
+            atol_workers: config.atol.workers,
+            atol_registers: None,
             _data_lock: data_lock,
         })
+    }
+
+    /// Dispatches ATOL documents to these registers (the fiscal engine implements the port).
+    pub fn with_atol_registers(mut self, registers: Arc<dyn kassa_core::atol::AtolRegisters>) -> Self {
+        self.atol_registers = Some(registers);
+        self
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -141,6 +159,18 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
+        let mut workers = Vec::new();
+        if self.atol_workers {
+            use kassa_workers::{Pacing, atol::{AtolCallbacks, AtolTimeouts}, spawn};
+            let core = self.state.core.clone();
+            workers.push(spawn(AtolTimeouts { core: core.clone() }, Pacing::default(), self.shutdown.clone()));
+            workers.push(spawn(AtolCallbacks::new(core.clone()), Pacing::default(), self.shutdown.clone()));
+            if let Some(regs) = self.atol_registers.clone() {
+                let dispatcher = kassa_workers::atol::AtolDispatcher::new(core, regs);
+                let pacing = Pacing { idle: std::time::Duration::from_millis(20), ..Pacing::default() };
+                workers.push(spawn(dispatcher, pacing, self.shutdown.clone()));
+            }
+        }
         let router = kassa_api::router(self.state, self.metrics.clone());
         let stop = self.shutdown.clone();
         let metrics_task = match (self.metrics_listener, self.metrics) {
@@ -156,6 +186,9 @@ impl Application {
         stop.cancel();
         if let Some(t) = metrics_task {
             t.await.context("metrics listener task")?.context("metrics listener")?;
+        }
+        for w in workers {
+            let _ = w.await;
         }
         store.close().await;
         served.context("HTTP listener")?;
