@@ -144,6 +144,8 @@ pub struct Issued {
     pub fiscal_sign: u32,
     /// The receipt QR string (ITK-94) for fiscal documents.
     pub qr: Option<String>,
+    /// Goes to the OFD (RU: fiscal documents; KZ: every document, CORE-80).
+    pub ofd: bool,
 }
 
 /// What one command did.
@@ -223,6 +225,9 @@ pub enum FiscalError {
     /// The command is malformed in a way a face should have caught (ATOL agent 1, cash core 2).
     #[error("invalid command: {reason}")]
     Invalid { reason: String },
+    /// The register is retired in provisioning (ITK-101 `inactive`; ATOL agent 4).
+    #[error("the register is inactive")]
+    Inactive,
     /// The command or profile is not supported by this register (ATOL agent 4).
     #[error("unsupported: {reason}")]
     Unsupported { reason: String },
@@ -247,7 +252,7 @@ impl FiscalError {
             Self::NotEnoughCash { .. } => -3810,
             Self::ClockBehind { .. } => -3830,
             Self::Invalid { .. } => 1,
-            Self::Unsupported { .. } => 4,
+            Self::Inactive | Self::Unsupported { .. } => 4,
         }
     }
 }

@@ -740,6 +740,7 @@ fn issue(
         bytes,
         fiscal_sign: sign,
         qr,
+        ofd: fiscal,
     });
     Ok(())
 }
