@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod fiscal;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -21,11 +22,24 @@ use std::sync::Arc;
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Fiscal engine settings and run-time state (policy, faults, OFD link).
+    pub fiscal: Arc<fiscal::FiscalRuntime>,
 }
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, fiscal: Arc::new(fiscal::FiscalRuntime::default()) }
+    }
+
+    /// The same core with these fiscal settings.
+    pub fn with_fiscal(mut self, fiscal: fiscal::FiscalRuntime) -> Self {
+        self.fiscal = Arc::new(fiscal);
+        self
+    }
+
+    /// The fiscal register engine.
+    pub fn fiscal(&self) -> fiscal::Engine<'_> {
+        fiscal::Engine { core: self }
     }
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {

@@ -32,6 +32,7 @@ pub struct Application {
     metrics: Option<HttpMetrics>,
     shutdown: CancellationToken,
     demo: bool,
+    fiscal: config::FiscalConfig,
     /// Held while the server runs: a second server on the same data folder is refused.
     _data_lock: Option<std::fs::File>,
 }
@@ -69,6 +70,24 @@ pub async fn open_store(s: &ServerConfig) -> anyhow::Result<(Arc<dyn Store>, Opt
     }
 }
 
+/// `kassa journal verify`: opens the configured store (SQLite without taking the data-folder lock,
+/// so a running server's journal can be checked too; WAL readers do not disturb it) and verifies
+/// every register's journal.
+pub async fn verify_journal(s: &ServerConfig) -> anyhow::Result<kassa_core::fiscal::VerifyReport> {
+    let store: Arc<dyn Store> = match &s.database_url {
+        Some(url) => Arc::new(kassa_store_pg::PgStore::connect(url).await?),
+        None => {
+            let path = s.data_dir.join(DB_FILE);
+            anyhow::ensure!(path.exists(), "no database at {}", path.display());
+            Arc::new(tokio::task::spawn_blocking(move || kassa_store_sqlite::SqliteStore::open(&path)).await??)
+        }
+    };
+    let core = Core::new(store.clone(), Arc::new(SystemClock));
+    let report = core.fiscal().verify().await;
+    store.close().await;
+    Ok(report?)
+}
+
 fn random_token() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 32)
@@ -78,7 +97,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let s = &config.server;
         let (store, data_lock) = open_store(s).await?;
-        let core = Core::new(store, Arc::new(SystemClock));
+        let simulator = Arc::new(kassa_core::fiscal::ofd::OfdSimulator::new(
+            config.fiscal.ofd_mode()?,
+            Some(Arc::new(|ms| Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms))))),
+        ));
+        let core = Core::new(store, Arc::new(SystemClock))
+            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
@@ -108,6 +132,7 @@ impl Application {
             metrics,
             shutdown: CancellationToken::new(),
             demo: s.demo,
+            fiscal: config.fiscal.clone(),
             _data_lock: data_lock,
         })
     }
@@ -141,6 +166,7 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
+        let core = self.state.core.clone();
         let router = kassa_api::router(self.state, self.metrics.clone());
         let stop = self.shutdown.clone();
         let metrics_task = match (self.metrics_listener, self.metrics) {
@@ -152,8 +178,18 @@ impl Application {
             }
             _ => None,
         };
+        let uplink = self.fiscal.uplink.then(|| {
+            let pacing = kassa_workers::Pacing {
+                idle: std::time::Duration::from_millis(self.fiscal.uplink_idle_ms),
+                ..Default::default()
+            };
+            kassa_workers::spawn(kassa_workers::fiscal::OfdUplink::new(core.clone()), pacing, stop.clone())
+        });
         let served = axum::serve(self.listener, router).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
         stop.cancel();
+        if let Some(h) = uplink {
+            let _ = h.await;
+        }
         if let Some(t) = metrics_task {
             t.await.context("metrics listener task")?.context("metrics listener")?;
         }
