@@ -4,6 +4,8 @@
 //! Calls return the HTTP status with the decoded JSON body, so tests can assert on both.
 //! May depend on reqwest and serde only; never on the server's internals.
 
+mod fiscal;
+
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
