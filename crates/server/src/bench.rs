@@ -20,6 +20,8 @@ pub const MAX_SECONDS: u64 = 300;
 pub enum Scenario {
     /// GET /healthz.
     Healthz,
+    /// Fiscalization in process on a temporary SQLite store (`--registers N`); no server needed.
+    Fiscal,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -37,6 +39,9 @@ pub struct BenchArgs {
     /// Seconds of unmeasured warm-up before each phase.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// `fiscal`: registers the load is spread over.
+    #[arg(long, default_value_t = 16)]
+    pub registers: usize,
 }
 
 /// One request shape, sent over and over.
@@ -51,7 +56,9 @@ pub struct Shot {
 impl Scenario {
     fn shot(self) -> Shot {
         match self {
-            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None },
+            Scenario::Healthz | Scenario::Fiscal => {
+                Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None }
+            }
         }
     }
 }
@@ -191,6 +198,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if !(1..=MAX_SECONDS).contains(&args.duration) || args.warmup > MAX_SECONDS {
         bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
+    }
+    if let Scenario::Fiscal = args.scenario {
+        return crate::bench_fiscal::run(&args).await;
     }
     let addr = loopback_addr(&args.url)?;
     let shot = args.scenario.shot();
