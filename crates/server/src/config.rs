@@ -157,6 +157,7 @@ impl FiscalConfig {
         kassa_domain::fiscal::Policy {
             auto_open_shift: self.auto_open_shift,
             max_shift_ms: i64::from(self.max_shift_hours) * 3_600_000,
+            auto_close_expired: false,
         }
     }
 }

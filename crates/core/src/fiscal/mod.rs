@@ -123,8 +123,14 @@ impl Engine<'_> {
     /// Registers `command` on `register_id` at the current time. Returns the documents issued, in
     /// order (a receipt on a closed shift also returns the shift opening when auto-open is on).
     pub async fn execute(&self, register_id: &str, command: Command) -> Result<Vec<JournalEntry>, EngineError> {
+        self.execute_with(register_id, command, self.core.fiscal.policy).await
+    }
+
+    /// [`Engine::execute`] with a face's own shift policy (e.g. ITKassa's automatic shifts,
+    /// ITK-111: `Policy { auto_close_expired: true, ..core.fiscal.policy }`).
+    pub async fn execute_with(&self, register_id: &str, command: Command, policy: Policy) -> Result<Vec<JournalEntry>, EngineError> {
         let rt = &self.core.fiscal;
-        let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy: rt.policy, fault: rt.take_fault(register_id) };
+        let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy, fault: rt.take_fault(register_id) };
         match self.core.store.fiscal_apply(register_id, &command, opts).await {
             Ok(result) => Ok(result?),
             Err(StoreError::NotFound(_)) => Err(EngineError::UnknownRegister(register_id.to_owned())),
@@ -215,7 +221,8 @@ impl Engine<'_> {
     }
 
     /// One pass of the OFD uplink: for each register with pending documents, sends them in
-    /// journal order until the OFD stops acknowledging, and records what was acknowledged.
+    /// journal order until the OFD stops acknowledging, and records what was acknowledged
+    /// (CORE-96 for the delivery order; the acknowledgement only flips `pending`, CORE-80).
     pub async fn deliver(&self, max_registers: u32) -> Result<Delivery, EngineError> {
         let store = &self.core.store;
         let mut out = Delivery::default();

@@ -1,4 +1,5 @@
-//! The OFD link port and the built-in OFD simulator.
+//! The OFD link port and the built-in OFD simulator (CORE-92: the OFD protocol is isolated behind
+//! an interface; test builds get a scriptable stub — here a switchable in-process simulator).
 //!
 //! The uplink worker hands every pending journal entry, in journal order, to an [`OfdLink`]. The
 //! simulator is a real in-process component with its own state (per register: the last document

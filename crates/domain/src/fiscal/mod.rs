@@ -62,11 +62,16 @@ pub struct Policy {
     pub auto_open_shift: bool,
     /// Longest shift in milliseconds ([`SHIFT_LIMIT_MS`] by law).
     pub max_shift_ms: i64,
+    /// A receipt, correction or cash in/out on an expired shift first closes it (Z) and opens a
+    /// new one (ITK-111 automatic shifts; the cash core's CORE-64 does the same) instead of being
+    /// refused with [`FiscalError::ShiftExpired`] (ATOL -3822).
+    #[serde(default)]
+    pub auto_close_expired: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { auto_open_shift: true, max_shift_ms: SHIFT_LIMIT_MS }
+        Self { auto_open_shift: true, max_shift_ms: SHIFT_LIMIT_MS, auto_close_expired: false }
     }
 }
 

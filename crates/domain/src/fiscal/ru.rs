@@ -606,11 +606,13 @@ pub fn apply(state: &RuState, command: &Command, ctx: &Ctx<'_>) -> Result<(RuSta
             if *sum <= Money::ZERO {
                 return Err(wrong_sum("the amount must be positive"));
             }
-            if expired {
-                return Err(FiscalError::ShiftExpired { opened_at_ms: state.shift_opened_ms });
-            }
+            close_if_expired(&mut next, ctx, expired, &mut out)?;
             if !cash_in && *sum > state.cash {
                 return Err(FiscalError::NotEnoughCash { cash: state.cash, needed: *sum });
+            }
+            // ITK-111: cash in/out on a closed shift opens it first (when auto-open is on).
+            if !next.shift_open && ctx.policy.auto_open_shift {
+                issue(&mut next, ctx, "open_shift", true, None, Money::ZERO, Body::OpenShift, &mut out)?;
             }
             let (kind, body) = if cash_in { ("cash_in", Body::CashIn { sum: *sum }) } else { ("cash_out", Body::CashOut { sum: *sum }) };
             issue(&mut next, ctx, kind, false, None, *sum, body, &mut out)?;
@@ -667,9 +669,7 @@ fn settle(
     body: Body,
     out: &mut Vec<Issued>,
 ) -> Result<(), FiscalError> {
-    if expired {
-        return Err(FiscalError::ShiftExpired { opened_at_ms: next.shift_opened_ms }); // ATOL -3822
-    }
+    close_if_expired(next, ctx, expired, out)?;
     // The drawer can never go negative (cash refunds and cash buys pay out of it).
     if operation.direction() < 0 && cash_net > next.cash {
         return Err(FiscalError::NotEnoughCash { cash: next.cash, needed: cash_net });
@@ -682,6 +682,19 @@ fn settle(
     }
     let receipt_number = next.receipt_number.checked_add(1).ok_or_else(|| overflow("receipt number"))?;
     issue(next, ctx, kind, true, Some(receipt_number), total, body, out)
+}
+
+/// An expired shift refuses (ATOL -3822) or, with `auto_close_expired`, is closed first with a Z
+/// report (ITK-111); the caller then opens the next one as for a closed shift.
+fn close_if_expired(next: &mut RuState, ctx: &Ctx<'_>, expired: bool, out: &mut Vec<Issued>) -> Result<(), FiscalError> {
+    if !expired {
+        return Ok(());
+    }
+    if !ctx.policy.auto_close_expired {
+        return Err(FiscalError::ShiftExpired { opened_at_ms: next.shift_opened_ms });
+    }
+    let report = next.report();
+    issue(next, ctx, "close_shift", true, None, Money::ZERO, Body::CloseShift { report }, out)
 }
 
 /// Numbers, signs and records one document, and applies its effect to `next`.

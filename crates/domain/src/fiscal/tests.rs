@@ -217,6 +217,22 @@ fn shift_over_24_hours_refuses_until_closed() {
 }
 
 #[test]
+fn expired_shift_is_closed_and_reopened_when_configured() {
+    // ITK-111: on an expired shift the executor first closes it and opens a new one
+    // (ITK-93: `expired` after 24 hours).
+    let mut r = Reg::new();
+    r.policy.auto_close_expired = true;
+    r.run(sell(1000, vec![cash(1000)])).unwrap();
+    r.now += SHIFT_LIMIT_MS + 1;
+    let docs = r.run(sell(500, vec![cash(500)])).unwrap();
+    assert_eq!(docs.iter().map(|d| (d.kind, d.number, d.shift_number)).collect::<Vec<_>>(),
+        [("close_shift", 3, 1), ("open_shift", 4, 2), ("receipt", 5, 2)]);
+    r.now += SHIFT_LIMIT_MS;
+    let docs = r.run(Command::CashIn { sum: m(10) }).unwrap();
+    assert_eq!(docs.iter().map(|d| d.kind).collect::<Vec<_>>(), ["close_shift", "open_shift", "cash_in"]);
+}
+
+#[test]
 fn shift_open_and_close_rules() {
     // ITK-123: openSession on an open shift → 83; closeSession on a closed one → 84.
     let mut r = Reg::new();
@@ -377,16 +393,18 @@ proptest! {
                         (res, want) => prop_assert!(false, "got {:?}, expected error {:?}", res.map(|d| d.len()), want),
                     }
                 }
-                Op::CashIn(s) => {
-                    let res = r.run(Command::CashIn { sum: m(s) });
+                Op::CashIn(s) | Op::CashOut(s) => {
+                    let cash_in = matches!(op, Op::CashIn(_));
+                    let res = r.run(if cash_in { Command::CashIn { sum: m(s) } } else { Command::CashOut { sum: m(s) } });
                     if expired { prop_assert_eq!(res.unwrap_err().atol_code(), -3822); }
-                    else { res.unwrap(); model.cash += s; model.nonfiscal += 1; }
-                }
-                Op::CashOut(s) => {
-                    let res = r.run(Command::CashOut { sum: m(s) });
-                    if expired { prop_assert_eq!(res.unwrap_err().atol_code(), -3822); }
-                    else if s > model.cash { let refused = matches!(res, Err(FiscalError::NotEnoughCash { .. })); prop_assert!(refused); }
-                    else { res.unwrap(); model.cash -= s; model.nonfiscal += 1; }
+                    else if !cash_in && s > model.cash { let refused = matches!(res, Err(FiscalError::NotEnoughCash { .. })); prop_assert!(refused); }
+                    else {
+                        res.unwrap();
+                        // ITK-111: a closed shift is opened first.
+                        if !model.open { model.open = true; model.shift += 1; model.receipts = 0; model.fiscal += 1; model.opened_at = r.now; }
+                        model.cash += if cash_in { s } else { -s };
+                        model.nonfiscal += 1;
+                    }
                 }
                 Op::X => { r.run(Command::XReport).unwrap(); model.nonfiscal += 1; }
                 Op::Open => {

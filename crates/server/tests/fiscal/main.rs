@@ -131,6 +131,9 @@ async fn refusals_are_typed_and_consume_nothing() {
 
 #[tokio::test]
 async fn ofd_outage_keeps_documents_unsent_and_recovery_uploads_in_order() {
+    // CORE-92: the OFD link is an interface with a scriptable in-process simulator.
+    // CORE-96: a background pass submits undelivered records in journal order; each acknowledged
+    // one is marked delivered, any other outcome ends the pass.
     let app = app().await;
     let core = app.core.clone();
     let sim = core.fiscal.simulator.clone().unwrap();
@@ -248,6 +251,8 @@ fn verify_cli(dir: &std::path::Path) -> (bool, String) {
 
 #[tokio::test]
 async fn journal_verify_cli_catches_one_altered_byte() {
+    // CORE-80 (engine side): journal records are never modified except for the delivered flag, so
+    // any other change is caught by the chain.
     let app = app().await;
     let e = app.core.fiscal();
     for minor in [100, 250, 399] {

@@ -154,6 +154,8 @@ async fn all_journal(client: &Kassa, register: &str) -> Vec<Value> {
     }
 }
 
+/// CORE-60: a success is sent only after the document and the updated state are durably stored,
+/// atomically.
 async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
     let seed: u64 = std::env::var("KASSA_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
