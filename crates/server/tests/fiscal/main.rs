@@ -267,7 +267,7 @@ async fn journal_verify_cli_catches_one_altered_byte() {
     let dir = data_dir.clone();
     let (ok, out) = verify_cli(&data_dir);
     assert!(ok, "{out}");
-    assert!(out.contains("2 register(s), 5 entries"), "{out}");
+    assert!(out.contains("2 register(s), 6 entries"), "{out}");
 
     // Alter one byte of one stored document: the total "2.50" of receipt 3 becomes "2.51".
     let db = rusqlite::Connection::open(dir.join(kassa::DB_FILE)).unwrap();
