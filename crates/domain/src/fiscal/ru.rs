@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 /// Moscow time (UTC+3, no daylight saving since 2014): the register clock of RU documents
 /// (ITK-123 `checkDate`).
 pub const MOSCOW_OFFSET_MIN: i64 = 180;
+/// Largest difference between a receipt's total and its positions' sum (ATOL-57: 99 kopecks).
+pub const MAX_ROUNDING_MINOR: i64 = 99;
+/// How far behind its last document a register's clock may read before it refuses (ms).
+pub const CLOCK_TOLERANCE_MS: i64 = 2_000;
 /// The FFD version the documents follow.
 pub const FFD_VERSION: &str = "1.2";
 
@@ -555,9 +559,12 @@ fn validate_receipt(r: &Receipt, id: &super::Identity) -> Result<(Money, Option<
             return Err(wrong_sum("negative price, quantity or sum"));
         }
     }
+    // ATOL-57: the total may differ from the positions' sum by rounding of at most 0.99; the
+    // registered total is `total`, the difference is the receipt's rounding.
     let sum = Money::checked_sum(r.items.iter().map(|it| it.sum)).ok_or_else(|| overflow("receipt total"))?;
-    if sum != r.total || r.total.is_zero() {
-        return Err(wrong_sum(format!("total {} differs from the positions' sum {sum} or is zero", r.total)));
+    let rounding = r.total.checked_sub(sum).ok_or_else(|| overflow("receipt total"))?;
+    if rounding.minor().abs() > MAX_ROUNDING_MINOR || r.total <= Money::ZERO {
+        return Err(wrong_sum(format!("total {} is not the positions' sum {sum} within 0.99, or not positive", r.total)));
     }
     if let Some(c) = &r.cashier {
         check_text("the cashier", c)?;
@@ -570,10 +577,14 @@ pub fn apply(state: &RuState, command: &Command, ctx: &Ctx<'_>) -> Result<(RuSta
     if let Some(code) = ctx.fault {
         return Err(FiscalError::InjectedFault { code }); // ATOL-88 step 1
     }
-    let now = ctx.now_ms;
-    if now < state.last_document_ms {
-        return Err(FiscalError::ClockBehind { last_ms: state.last_document_ms, now_ms: now });
+    // Concurrent callers read the clock before their commands queue for the register, so the
+    // register may see times a few milliseconds out of order: within the tolerance a document is
+    // stamped with its predecessor's time; a clock further behind is refused.
+    if ctx.now_ms < state.last_document_ms - CLOCK_TOLERANCE_MS {
+        return Err(FiscalError::ClockBehind { last_ms: state.last_document_ms, now_ms: ctx.now_ms });
     }
+    let ctx = &Ctx { now_ms: ctx.now_ms.max(state.last_document_ms), ..*ctx };
+    let now = ctx.now_ms;
     let expired = state.shift_open && now - state.shift_opened_ms >= ctx.policy.max_shift_ms;
     let mut next = state.clone();
     let mut out = Vec::with_capacity(2);

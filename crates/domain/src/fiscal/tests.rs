@@ -183,6 +183,20 @@ fn address_mismatch_is_agent_error_2_and_missing_sno_with_many_is_4021() {
 }
 
 #[test]
+fn total_may_round_the_positions_sum_by_up_to_99_kopecks() {
+    // ATOL-57 seed example: Σ = 7612.42, total = 7612, payment 7612.
+    let mut r = Reg::new();
+    let Command::Receipt(mut rc) = sell(761_200, vec![cash(761_200)]) else { unreachable!() };
+    rc.items = vec![item(700_000, 1000, 700_000), item(61_242, 1000, 61_242)];
+    let docs = r.run(Command::Receipt(rc.clone())).unwrap();
+    assert_eq!(docs[1].total, m(761_200));
+    assert_eq!(r.ru().counters.receipts[&Operation::Sell].sum, m(761_200));
+    rc.total = m(761_142);
+    rc.payments = vec![cash(761_142)];
+    assert_eq!(r.run(Command::Receipt(rc)).unwrap_err().atol_code(), -3803);
+}
+
+#[test]
 fn correction_without_service_skips_the_inn_check() {
     // D-34 / ATOL-63: a correction's total is its payments sum.
     let mut r = Reg::new();
@@ -281,7 +295,11 @@ fn change_is_counted_net_and_reports_come_from_counters() {
 fn clock_behind_is_refused() {
     let mut r = Reg::new();
     r.run(Command::XReport).unwrap();
-    r.now -= 1;
+    // A few milliseconds out of order (concurrent callers) are stamped with the last time.
+    r.now -= 5;
+    let x = r.run(Command::XReport).unwrap();
+    assert_eq!(x[0].time_ms, r.now + 5);
+    r.now -= ru::CLOCK_TOLERANCE_MS;
     assert!(matches!(r.run(Command::XReport).unwrap_err(), FiscalError::ClockBehind { .. }));
 }
 
