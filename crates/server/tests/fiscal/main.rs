@@ -235,6 +235,38 @@ async fn engine_on_postgres_serialises_one_register_across_connections() {
     assert_eq!(numbers, (2..=25).collect::<Vec<_>>());
     let report = app.core.fiscal().verify().await.unwrap();
     assert_eq!((report.entries, report.problem), (25, None));
+    // `kassa journal verify --database-url` checks the same store.
+    let url = app.pg.as_ref().unwrap().url.clone();
+    let out = std::process::Command::new(BIN).args(["journal", "verify", "--database-url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 register(s), 25 entries"), "{}", String::from_utf8_lossy(&out.stdout));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn server_runs_the_uplink_and_starts_the_simulator_in_the_configured_mode() {
+    // The configured mode holds documents back (ITK-98 unsent count); switching it to `up` over
+    // the admin API lets the server's own uplink worker deliver them (CORE-96).
+    let mut config = test_config();
+    config.fiscal.ofd_mode = "unreachable".into();
+    config.fiscal.uplink_idle_ms = 20;
+    let app = spawn_app_with(config).await;
+    app.client.put_tenant("shop", &tenant()).await.unwrap();
+    app.core.fiscal().receipt("R1", receipt(Operation::Sell, 100, vec![cash(100)])).await.unwrap();
+    assert_eq!(app.client.ofd().await.unwrap().body["mode"], "unreachable");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.client.register("R1").await.unwrap().body["unsent"]["count"], 2);
+    app.client.set_ofd_mode(&json!({"mode": "up"})).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let r = app.client.register("R1").await.unwrap();
+        if r.body["unsent"]["count"] == 0 {
+            assert!(r.body["unsent"]["first_number"].is_null());
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "uplink did not deliver: {}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     app.stop().await;
 }
 
@@ -290,5 +322,13 @@ async fn journal_verify_cli_catches_one_altered_byte() {
     db.execute("UPDATE fiscal_journal SET total_minor = 251 WHERE register_id = 'R1' AND seq = 3", []).unwrap();
     let (ok, out) = verify_cli(&data_dir);
     assert!(!ok && out.contains("register R1 entry 3 (document 3): indexed columns differ"), "{out}");
+    db.execute("UPDATE fiscal_journal SET total_minor = 250 WHERE register_id = 'R1' AND seq = 3", []).unwrap();
+    // Counters that no longer equal the sum of the journal are caught too.
+    let state: String = db.query_row("SELECT state FROM fiscal_registers WHERE register_id = 'R2'", [], |r| r.get(0)).unwrap();
+    let bad = state.replacen("\"cash\":50.00", "\"cash\":50.01", 1);
+    assert_ne!(bad, state);
+    db.execute("UPDATE fiscal_registers SET state = ?1 WHERE register_id = 'R2'", [&bad]).unwrap();
+    let (ok, out) = verify_cli(&data_dir);
+    assert!(!ok && out.contains("register R2 entry 0: cash of the register differs from the sum of its journal"), "{out}");
     drop(tmp);
 }
