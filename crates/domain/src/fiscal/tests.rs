@@ -162,7 +162,7 @@ fn atol88_checks_run_in_order() {
             _ => cur.payments = vec![card(1500)],
         }
     }
-    // ATOL-88 step 8: non-cash payments above the total.
+    // ATOL-88 step 8 (ITK-57 too: P ≥ T, and change only from cash): non-cash above the total.
     assert_eq!(r.run(Command::Receipt(cur.clone())).unwrap_err().atol_code(), -3896);
     cur.payments = vec![card(1000)];
     assert!(r.run(Command::Receipt(cur)).is_ok());
@@ -284,7 +284,9 @@ fn change_is_counted_net_and_reports_come_from_counters() {
     assert_eq!(report.counters.change, m(250));
     assert_eq!(report.counters.payments[&Operation::Sell]["0"], m(750));
     assert_eq!(report.counters.payments[&Operation::Sell]["1"], m(1000));
+    // ITK-95 / ITK-122: the X report is non-fiscal (own counter, no checkUrl).
     assert!(!x[0].fiscal && x[0].qr.is_none());
+    assert_eq!((x[0].number, r.ru().last_fiscal_number), (1, 2));
     let z = r.run(Command::CloseShift { cashier: None }).unwrap();
     assert!(z[0].fiscal);
     assert_eq!(r.ru().counters, ru::ShiftCounters::default());
