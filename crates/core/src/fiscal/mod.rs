@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex};
 pub const MAX_JOURNAL_PAGE: u32 = 1_000;
 /// Pending entries one uplink pass sends per register.
 pub const UPLINK_BATCH: u32 = 256;
+/// Time after which an uplink pass stops starting new deliveries (ms).
+pub const PASS_BUDGET_MS: i64 = 2_000;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +178,7 @@ impl Engine<'_> {
         if self.core.store.fiscal_register(register_id).await?.is_none() {
             return Err(EngineError::UnknownRegister(register_id.to_owned()));
         }
+        let after_seq = after_seq.min(i64::MAX as u64);
         Ok(self.core.store.fiscal_journal(register_id, after_seq, limit.clamp(1, MAX_JOURNAL_PAGE)).await?)
     }
 
@@ -226,10 +229,18 @@ impl Engine<'_> {
     pub async fn deliver(&self, max_registers: u32) -> Result<Delivery, EngineError> {
         let store = &self.core.store;
         let mut out = Delivery::default();
+        let started = self.core.clock.now_ms();
         for id in store.fiscal_outbox_registers(max_registers).await? {
+            // A slow OFD must not hold a pass (and a graceful shutdown) for long.
+            if self.core.clock.now_ms() - started > PASS_BUDGET_MS {
+                break;
+            }
             let mut acknowledged = None;
             let mut stalled = false;
             for e in store.fiscal_outbox(&id, UPLINK_BATCH).await? {
+                if acknowledged.is_some() && self.core.clock.now_ms() - started > PASS_BUDGET_MS {
+                    break;
+                }
                 match self.core.fiscal.ofd.submit(&id, &e).await {
                     OfdOutcome::Accepted => acknowledged = Some(e.seq),
                     other => {

@@ -454,6 +454,15 @@ proptest! {
             prop_assert_eq!(s.revenue().minor(), model.revenue);
             for o in Operation::ALL {
                 prop_assert_eq!(s.non_nullable.get(&o).copied().unwrap_or_default().minor(), model.non_nullable[usize::from(o.code() - 1)]);
+                // Splits sum exactly: payments by type and amounts by section add up to the totals.
+                let c = &s.counters;
+                let receipts = c.receipts.get(&o).map_or(0, |x| x.sum.minor());
+                let paid: i64 = c.payments.get(&o).map_or(0, |m| m.values().map(|v| v.minor()).sum());
+                let sections: i64 = c.sections.get(&o).map_or(0, |m| m.values().map(|v| v.minor()).sum());
+                let turnover: i64 = c.taxes.get(&o).map_or(0, |m| m.values().map(|v| v.turnover.minor()).sum());
+                prop_assert_eq!(paid, receipts);
+                prop_assert_eq!(sections, receipts);
+                prop_assert_eq!(turnover, receipts);
             }
         }
         // Counters equal the sum of the journal; every fiscal sign re-verifies.
