@@ -288,11 +288,13 @@ pub struct Verifier {
     hash: String,
     fiscal_number: u64,
     nonfiscal_number: u64,
-    docs: Vec<Vec<u8>>,
+    /// The register rebuilt from the entries seen so far (`None` when the state is unreadable).
+    replay: Option<fiscal::Replay>,
 }
 
 impl Verifier {
     pub fn new(secrets: &RegisterSecrets) -> Result<Self, VerifyProblem> {
+        let replay = serde_json::from_str::<RegisterState>(&secrets.state_json).ok().map(|s| s.replay());
         let secret = hex::decode(&secrets.secret_hex).map_err(|_| VerifyProblem {
             register_id: secrets.register_id.clone(),
             seq: 0,
@@ -306,7 +308,7 @@ impl Verifier {
             hash: fiscal::GENESIS_HASH.to_owned(),
             fiscal_number: 0,
             nonfiscal_number: 0,
-            docs: Vec::new(),
+            replay,
         })
     }
 
@@ -347,9 +349,11 @@ impl Verifier {
         if !columns_match {
             return Err(self.problem(e, "indexed columns differ from the document"));
         }
+        if let Some(r) = &mut self.replay {
+            r.push(e.doc.as_bytes()).map_err(|what| self.problem(e, what))?;
+        }
         self.seq = e.seq;
         self.hash = e.hash.clone();
-        self.docs.push(e.doc.clone().into_bytes());
         Ok(())
     }
 
@@ -364,8 +368,8 @@ impl Verifier {
         }
         let state: RegisterState =
             serde_json::from_str(&secrets.state_json).map_err(|e| p(format!("state row is unreadable: {e}")))?;
-        let docs: Vec<&[u8]> = self.docs.iter().map(Vec::as_slice).collect();
-        state.counters_match_journal(&docs).map_err(p)?;
+        let replay = self.replay.as_ref().ok_or_else(|| p("state row is unreadable".into()))?;
+        replay.compare(&state).map_err(p)?;
         Ok(self.seq)
     }
 }

@@ -122,8 +122,39 @@ impl RegisterState {
     /// Recomputes the counters from journal documents (oldest first) and compares them with the
     /// state's: the check behind "counters equal the sum of the journal".
     pub fn counters_match_journal(&self, documents: &[&[u8]]) -> Result<(), String> {
+        let mut replay = self.replay();
+        for d in documents {
+            replay.push(d)?;
+        }
+        replay.compare(self)
+    }
+
+    /// An empty replica of this register, to rebuild from its journal one document at a time.
+    pub fn replay(&self) -> Replay {
         match self {
-            Self::Ru(s) => s.counters_match_journal(documents),
+            Self::Ru(s) => Replay::Ru(ru::RuState::new(&s.fn_number)),
+        }
+    }
+}
+
+/// A register rebuilt from its journal, document by document (constant memory for any length).
+#[derive(Clone, Debug)]
+pub enum Replay {
+    Ru(ru::RuState),
+}
+
+impl Replay {
+    /// Applies the next journal document (canonical bytes).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            Self::Ru(s) => s.replay_bytes(bytes),
+        }
+    }
+
+    /// Compares the rebuilt numbers, drawer and counters with the stored state.
+    pub fn compare(&self, stored: &RegisterState) -> Result<(), String> {
+        match (self, stored) {
+            (Self::Ru(r), RegisterState::Ru(s)) => r.compare(s),
         }
     }
 }

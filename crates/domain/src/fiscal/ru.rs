@@ -270,19 +270,28 @@ impl RuState {
     /// counters, numbers and drawer with `self`.
     pub fn counters_match_journal(&self, documents: &[&[u8]]) -> Result<(), String> {
         let mut replay = RuState::new(&self.fn_number);
-        for (i, bytes) in documents.iter().enumerate() {
-            let doc: Document =
-                serde_json::from_slice(bytes).map_err(|e| format!("journal entry {}: undecodable document: {e}", i + 1))?;
-            replay.replay(&doc).map_err(|e| format!("journal entry {}: {e}", i + 1))?;
+        for bytes in documents {
+            replay.replay_bytes(bytes)?;
         }
+        replay.compare(self)
+    }
+
+    /// Applies one journal document (canonical bytes) to this replica.
+    pub fn replay_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let doc: Document = serde_json::from_slice(bytes).map_err(|e| format!("undecodable document: {e}"))?;
+        self.replay(&doc).map_err(|e| e.to_string())
+    }
+
+    /// Compares a replica rebuilt from the journal with the stored state.
+    pub fn compare(&self, stored: &RuState) -> Result<(), String> {
         let fields: [(&str, bool); 7] = [
-            ("fiscal document number", replay.last_fiscal_number == self.last_fiscal_number),
-            ("non-fiscal document number", replay.last_nonfiscal_number == self.last_nonfiscal_number),
-            ("shift number", replay.shift_number == self.shift_number && replay.shift_open == self.shift_open),
-            ("receipt number", replay.receipt_number == self.receipt_number),
-            ("cash", replay.cash == self.cash),
-            ("shift counters", replay.counters == self.counters),
-            ("non-nullable totals", replay.non_nullable == self.non_nullable),
+            ("fiscal document number", self.last_fiscal_number == stored.last_fiscal_number),
+            ("non-fiscal document number", self.last_nonfiscal_number == stored.last_nonfiscal_number),
+            ("shift number", self.shift_number == stored.shift_number && self.shift_open == stored.shift_open),
+            ("receipt number", self.receipt_number == stored.receipt_number),
+            ("cash", self.cash == stored.cash),
+            ("shift counters", self.counters == stored.counters),
+            ("non-nullable totals", self.non_nullable == stored.non_nullable),
         ];
         match fields.iter().find(|(_, ok)| !ok) {
             Some((what, _)) => Err(format!("{what} of the register differs from the sum of its journal")),
