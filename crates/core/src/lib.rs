@@ -2,7 +2,8 @@
 //!
 //! Owns the use cases every protocol face calls (today: provisioning and the demo sandbox;
 //! the fiscal queue, loyalty engine and event ingest join here) and the ports they need from the
-//! outside world ([`Clock`]; later `IdGen`, `OfdLink`, `CallbackSink`, ...).
+//! outside world ([`Clock`], [`fiscal::ofd::OfdLink`]; later `IdGen`, `CallbackSink`, ...). The fiscal
+//! register engine is [`fiscal`] ([`Core::fiscal`]).
 //!
 //! May depend on the domain, money and the store *ports* (`kassa-store` traits). Never on axum,
 //! a database driver or an HTTP client: the server crate wires concrete adapters in.
