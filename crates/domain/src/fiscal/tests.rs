@@ -360,7 +360,7 @@ struct Model {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64)))]
     #[test]
     fn register_matches_reference_model(ops in prop::collection::vec(op(), 1..60)) {
         let mut r = Reg::new();
