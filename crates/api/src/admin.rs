@@ -23,7 +23,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The base document; each context adds its paths and schemas from `openapi/<context>.json`.
 const OPENAPI_BASE: &str = include_str!("openapi.json");
-const OPENAPI_PARTS: [(&str, &str); 3] = [
+const OPENAPI_PARTS: [(&str, &str); 4] = [
+    ("fiscal", include_str!("openapi/fiscal.json")),
     ("atol", include_str!("openapi/atol.json")),
     ("loyalty", include_str!("openapi/loyalty.json")),
     ("events", include_str!("openapi/events.json")),
@@ -60,6 +61,7 @@ pub fn router() -> Router<ApiState> {
         .merge(crate::atol::admin_router())
         .merge(crate::loyalty::admin_router())
         .merge(crate::events::admin_router())
+        .merge(crate::fiscal::admin_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

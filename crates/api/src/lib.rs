@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod atol;
 pub mod events;
+pub mod fiscal;
 pub mod health;
 pub mod loyalty;
 pub mod metrics;

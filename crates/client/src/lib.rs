@@ -5,6 +5,7 @@
 //! May depend on reqwest and serde only; never on the server's internals.
 
 pub mod atol;
+mod fiscal;
 
 use reqwest::StatusCode;
 use serde::Serialize;

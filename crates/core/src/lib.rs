@@ -2,7 +2,8 @@
 //!
 //! Owns the use cases every protocol face calls (today: provisioning and the demo sandbox;
 //! the fiscal queue, loyalty engine and event ingest join here) and the ports they need from the
-//! outside world ([`Clock`]; later `IdGen`, `OfdLink`, `CallbackSink`, ...).
+//! outside world ([`Clock`], [`IdGen`], [`fiscal::ofd::OfdLink`], the ATOL register port). The fiscal
+//! register engine is [`fiscal`] ([`Core::fiscal`]).
 //!
 //! May depend on the domain, money and the store *ports* (`kassa-store` traits). Never on axum,
 //! a database driver or an HTTP client: the server crate wires concrete adapters in.
@@ -11,6 +12,7 @@ pub mod atol;
 pub mod clock;
 pub mod demo;
 pub mod ids;
+pub mod fiscal;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -27,11 +29,19 @@ pub struct Core {
     pub ids: Arc<dyn IdGen>,
     /// Settings of the ATOL Online face and its queue.
     pub atol: Arc<atol::AtolRuntime>,
+    /// Fiscal engine settings and run-time state (policy, faults, OFD link).
+    pub fiscal: Arc<fiscal::FiscalRuntime>,
 }
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, ids: Arc::new(RandomIds), atol: Arc::default() }
+        Self {
+            store,
+            clock,
+            ids: Arc::new(RandomIds),
+            atol: Arc::default(),
+            fiscal: Arc::new(fiscal::FiscalRuntime::default()),
+        }
     }
 
     pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
@@ -46,6 +56,17 @@ impl Core {
 
     pub fn atol(&self) -> atol::Atol<'_> {
         atol::Atol { core: self }
+    }
+
+    /// The same core with these fiscal settings.
+    pub fn with_fiscal(mut self, fiscal: fiscal::FiscalRuntime) -> Self {
+        self.fiscal = Arc::new(fiscal);
+        self
+    }
+
+    /// The fiscal register engine.
+    pub fn fiscal(&self) -> fiscal::Engine<'_> {
+        fiscal::Engine { core: self }
     }
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {

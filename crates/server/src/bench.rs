@@ -23,6 +23,8 @@ pub enum Scenario {
     /// ATOL Online sell acceptance (`POST /possystem/v3/MyCompany_MyShop/sell`, durable) against
     /// a server started with `--demo`; every request has a fresh `external_id`.
     AtolSell,
+    /// Fiscalization in process on a temporary SQLite store (`--registers N`); no server needed.
+    Fiscal,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -40,6 +42,9 @@ pub struct BenchArgs {
     /// Seconds of unmeasured warm-up before each phase.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// `fiscal`: registers the load is spread over.
+    #[arg(long, default_value_t = 16)]
+    pub registers: usize,
 }
 
 /// One request shape, sent over and over.
@@ -60,7 +65,7 @@ impl Scenario {
     /// The request of the scenario; `atol-sell` first asks the server for a token.
     async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
         Ok(match self {
-            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
+            Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
             Scenario::AtolSell => {
                 let answer = post_json(addr, "/possystem/v3/getToken", r#"{"login":"netletest","pass":"v2AfscRjr"}"#).await?;
                 let token = answer["token"].as_str().filter(|t| !t.is_empty()).with_context(|| {
@@ -239,6 +244,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if !(1..=MAX_SECONDS).contains(&args.duration) || args.warmup > MAX_SECONDS {
         bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
+    }
+    if let Scenario::Fiscal = args.scenario {
+        return crate::bench_fiscal::run(&args).await;
     }
     let addr = loopback_addr(&args.url)?;
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));

@@ -18,6 +18,9 @@ pub struct Config {
     /// The ATOL Online face and its document queue.
     #[serde(default)]
     pub atol: AtolConfig,
+    /// Fiscal register engine: shift policy, OFD simulator, uplink.
+    #[serde(default)]
+    pub fiscal: FiscalConfig,
     /// Tenants applied at start, idempotently.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSpec>,
@@ -137,6 +140,82 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[fiscal]`: the register engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiscalConfig {
+    /// Open the shift on the first receipt when it is closed.
+    #[serde(default = "yes")]
+    pub auto_open_shift: bool,
+    /// Longest shift in hours (24 by law: ATOL -3822).
+    #[serde(default = "default_max_shift_hours")]
+    pub max_shift_hours: u32,
+    /// Mode of the built-in OFD simulator at start: up, unreachable, slow or rejecting
+    /// (switchable later with `PUT /api/ofd/mode`).
+    #[serde(default = "default_ofd_mode")]
+    pub ofd_mode: String,
+    /// Delay per document of the `slow` mode, in milliseconds.
+    #[serde(default = "default_ofd_slow_ms")]
+    pub ofd_slow_ms: u64,
+    /// Run the OFD uplink worker.
+    #[serde(default = "yes")]
+    pub uplink: bool,
+    /// Pause of the uplink worker when there is nothing to send, in milliseconds.
+    #[serde(default = "default_uplink_idle_ms")]
+    pub uplink_idle_ms: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_max_shift_hours() -> u32 {
+    24
+}
+fn default_ofd_mode() -> String {
+    "up".to_owned()
+}
+fn default_ofd_slow_ms() -> u64 {
+    500
+}
+fn default_uplink_idle_ms() -> u64 {
+    200
+}
+
+impl Default for FiscalConfig {
+    fn default() -> Self {
+        Self {
+            auto_open_shift: true,
+            max_shift_hours: default_max_shift_hours(),
+            ofd_mode: default_ofd_mode(),
+            ofd_slow_ms: default_ofd_slow_ms(),
+            uplink: true,
+            uplink_idle_ms: default_uplink_idle_ms(),
+        }
+    }
+}
+
+impl FiscalConfig {
+    /// The simulator mode named by `ofd_mode`.
+    pub fn ofd_mode(&self) -> anyhow::Result<kassa_core::fiscal::ofd::OfdMode> {
+        use kassa_core::fiscal::ofd::OfdMode;
+        Ok(match self.ofd_mode.as_str() {
+            "up" => OfdMode::Up,
+            "unreachable" => OfdMode::Unreachable,
+            "slow" => OfdMode::Slow { delay_ms: self.ofd_slow_ms.min(kassa_core::fiscal::ofd::MAX_SLOW_MS) },
+            "rejecting" => OfdMode::Rejecting,
+            other => bail!("fiscal.ofd_mode: '{other}' is not one of up, unreachable, slow, rejecting"),
+        })
+    }
+
+    pub fn policy(&self) -> kassa_domain::fiscal::Policy {
+        kassa_domain::fiscal::Policy {
+            auto_open_shift: self.auto_open_shift,
+            max_shift_ms: i64::from(self.max_shift_hours) * 3_600_000,
+            auto_close_expired: false,
+        }
+    }
+}
+
 /// Values from the environment or the command line, applied over the file (flags win).
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct Overrides {
@@ -184,6 +263,10 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         validate_tenants("tenant", &self.tenants)?;
+        self.fiscal.ofd_mode()?;
+        if !(1..=24).contains(&self.fiscal.max_shift_hours) {
+            bail!("fiscal.max_shift_hours: must be 1–24");
+        }
         if let Some(url) = &self.server.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {

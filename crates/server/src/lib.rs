@@ -6,6 +6,7 @@
 //! or PostgreSQL is chosen here from the configuration.
 
 pub mod bench;
+pub mod bench_fiscal;
 pub mod config;
 pub mod telemetry;
 
@@ -37,6 +38,7 @@ pub struct Application {
     /// The fiscal registers ATOL documents are dispatched to (the fiscal engine); without them
     /// no dispatcher runs and queued documents fail by the queue timeout (ATOL-81).
     atol_registers: Option<Arc<dyn kassa_core::atol::AtolRegisters>>,
+    fiscal: config::FiscalConfig,
     /// Held while the server runs: a second server on the same data folder is refused.
     _data_lock: Option<std::fs::File>,
 }
@@ -74,6 +76,24 @@ pub async fn open_store(s: &ServerConfig) -> anyhow::Result<(Arc<dyn Store>, Opt
     }
 }
 
+/// `kassa journal verify`: opens the configured store (SQLite without taking the data-folder lock,
+/// so a running server's journal can be checked too; WAL readers do not disturb it) and verifies
+/// every register's journal.
+pub async fn verify_journal(s: &ServerConfig) -> anyhow::Result<kassa_core::fiscal::VerifyReport> {
+    let store: Arc<dyn Store> = match &s.database_url {
+        Some(url) => Arc::new(kassa_store_pg::PgStore::connect(url).await?),
+        None => {
+            let path = s.data_dir.join(DB_FILE);
+            anyhow::ensure!(path.exists(), "no database at {}", path.display());
+            Arc::new(tokio::task::spawn_blocking(move || kassa_store_sqlite::SqliteStore::open(&path)).await??)
+        }
+    };
+    let core = Core::new(store.clone(), Arc::new(SystemClock));
+    let report = core.fiscal().verify().await;
+    store.close().await;
+    Ok(report?)
+}
+
 fn random_token() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 32)
@@ -88,7 +108,14 @@ impl Application {
     pub async fn build_with(config: Config, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> anyhow::Result<Self> {
         let s = &config.server;
         let (store, data_lock) = open_store(s).await?;
-        let core = Core::new(store, clock).with_ids(ids).with_atol(config.atol.settings());
+        let simulator = Arc::new(kassa_core::fiscal::ofd::OfdSimulator::new(
+            config.fiscal.ofd_mode()?,
+            Some(Arc::new(|ms| Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms))))),
+        ));
+        let core = Core::new(store, clock)
+            .with_ids(ids)
+            .with_atol(config.atol.settings())
+            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
@@ -120,6 +147,7 @@ impl Application {
             demo: s.demo,
             atol_workers: config.atol.workers,
             atol_registers: None,
+            fiscal: config.fiscal.clone(),
             _data_lock: data_lock,
         })
     }
@@ -159,14 +187,14 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
+        let core = self.state.core.clone();
         let mut workers = Vec::new();
         if self.atol_workers {
             use kassa_workers::{Pacing, atol::{AtolCallbacks, AtolTimeouts}, spawn};
-            let core = self.state.core.clone();
             workers.push(spawn(AtolTimeouts { core: core.clone() }, Pacing::default(), self.shutdown.clone()));
             workers.push(spawn(AtolCallbacks::new(core.clone()), Pacing::default(), self.shutdown.clone()));
             if let Some(regs) = self.atol_registers.clone() {
-                let dispatcher = kassa_workers::atol::AtolDispatcher::new(core, regs);
+                let dispatcher = kassa_workers::atol::AtolDispatcher::new(core.clone(), regs);
                 let pacing = Pacing { idle: std::time::Duration::from_millis(20), ..Pacing::default() };
                 workers.push(spawn(dispatcher, pacing, self.shutdown.clone()));
             }
@@ -182,6 +210,13 @@ impl Application {
             }
             _ => None,
         };
+        if self.fiscal.uplink {
+            let pacing = kassa_workers::Pacing {
+                idle: std::time::Duration::from_millis(self.fiscal.uplink_idle_ms),
+                ..Default::default()
+            };
+            workers.push(kassa_workers::spawn(kassa_workers::fiscal::OfdUplink::new(core.clone()), pacing, stop.clone()));
+        }
         let served = axum::serve(self.listener, router).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
         stop.cancel();
         if let Some(t) = metrics_task {

@@ -23,6 +23,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Fiscal journal tools.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
     /// Drive a running server with load and compare with this machine's HTTP ceiling.
     Bench(bench::BenchArgs),
     /// Exit 0 when the server at URL answers /healthz (for container health checks).
@@ -30,6 +35,13 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Recompute every register's hash chain, fiscal signs, numbering and counters; report the
+    /// first bad entry and exit non-zero (store chosen as for `serve`: --data-dir or --database-url).
+    Verify(Overrides),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +83,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&file)?;
             println!("{}: ok ({} tenant(s))", file.display(), config.tenants.len());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Journal { command: JournalCommand::Verify(overrides) } => {
+            let config = Config::resolve(&overrides)?;
+            let report = runtime()?.block_on(kassa::verify_journal(&config.server))?;
+            match &report.problem {
+                None => {
+                    println!("journal verified: {} register(s), {} entries, no problem found", report.registers, report.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(p) => {
+                    println!("journal verification FAILED after {} good entries: {p}", report.entries);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Bench(args) => {
             runtime()?.block_on(bench::run(args))?;

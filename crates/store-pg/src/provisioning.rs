@@ -20,27 +20,27 @@ fn split_list(s: &str) -> Vec<String> {
     if s.is_empty() { Vec::new() } else { s.split(',').map(str::to_owned).collect() }
 }
 
-async fn execute(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<u64> {
+pub(crate) async fn execute(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<u64> {
     let st = c.prepare_cached(sql).await.map_err(db_err)?;
     c.execute(&st, params).await.map_err(db_err)
 }
 
-async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+pub(crate) async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
     let st = c.prepare_cached(sql).await.map_err(db_err)?;
     c.query(&st, params).await.map_err(db_err)
 }
 
-async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+pub(crate) async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
     let st = c.prepare_cached(sql).await.map_err(db_err)?;
     c.query_opt(&st, params).await.map_err(db_err)
 }
 
 /// One column of a row; a value that does not decode means the schema is not what we expect.
-fn col<'a, T: FromSql<'a>>(r: &'a Row, name: &str) -> StoreResult<T> {
+pub(crate) fn col<'a, T: FromSql<'a>>(r: &'a Row, name: &str) -> StoreResult<T> {
     r.try_get(name).map_err(|e| StoreError::Corrupt(format!("column '{name}': {e}")))
 }
 
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what} '{value}' is not known to this build"))
 }
 

@@ -1,7 +1,181 @@
 //! Conformance cases of the FiscalStore port.
 
-/// Generates one `#[tokio::test]` per fiscal conformance case (none yet).
+use crate::{Harness, full_tenant};
+use kassa_domain::fiscal::ru::{self, Item, Operation, Payment, Receipt};
+use kassa_domain::fiscal::{Command, FiscalError, Policy};
+use kassa_money::{Money, Quantity};
+use kassa_store::fiscal::{ApplyOptions, JournalEntry, Verifier};
+use kassa_store::{Store, StoreError};
+use std::sync::Arc;
+
+/// Generates one `#[tokio::test]` per fiscal conformance case.
 #[macro_export]
 macro_rules! fiscal_suite {
-    ($make:expr) => {};
+    ($make:expr) => {
+        $crate::fiscal_suite!(@cases $make;
+            fiscal_numbering_is_gapless_and_journal_verifies, fiscal_refusal_changes_nothing,
+            fiscal_concurrent_commands_never_reuse_a_number, fiscal_state_survives_restart,
+            fiscal_outbox_in_order_and_unsent_summary, fiscal_unknown_and_inactive_registers);
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                match $make.await {
+                    Some(h) => $crate::fiscal::$case(&h).await,
+                    None => eprintln!("SKIPPED {}: backend not enabled", stringify!($case)),
+                }
+            }
+        )*
+    };
+}
+
+const T0: i64 = 1_767_225_600_000;
+
+fn opts(now_ms: i64) -> ApplyOptions {
+    ApplyOptions { now_ms, policy: Policy::default(), fault: None }
+}
+
+/// A cash sell of `minor` kopecks as one position.
+pub fn sell(minor: i64) -> Command {
+    Command::Ru(ru::Command::Receipt(Receipt {
+        operation: Operation::Sell,
+        items: vec![Item {
+            name: "Товар".into(),
+            price: Money::from_minor(minor),
+            quantity: Quantity::ONE,
+            sum: Money::from_minor(minor),
+            tax: "vat20".into(),
+            tax_sum: Money::ZERO,
+            section: 1,
+        }],
+        payments: vec![Payment { kind: 0, sum: Money::from_minor(minor) }],
+        total: Money::from_minor(minor),
+        sno: Some("osn".into()),
+        service: None,
+        cashier: None,
+    }))
+}
+
+async fn provisioned(h: &dyn Harness) -> (Arc<dyn Store>, String) {
+    let store = h.open().await;
+    store.apply_tenant(&full_tenant("fis"), T0).await.expect("apply");
+    (store, "fis-ru-1".to_owned())
+}
+
+async fn run(store: &dyn Store, id: &str, c: Command, now: i64) -> Vec<JournalEntry> {
+    store.fiscal_apply(id, &c, opts(now)).await.expect("store").expect("accepted")
+}
+
+/// Verifies a register's whole journal through the port; returns the number of entries.
+pub async fn verify(store: &dyn Store, id: &str) -> Result<u64, String> {
+    let secrets = store.fiscal_secrets(id).await.map_err(|e| e.to_string())?.ok_or("no state row")?;
+    let mut v = Verifier::new(&secrets).map_err(|p| p.to_string())?;
+    let mut after = 0;
+    loop {
+        let page = store.fiscal_journal(id, after, 100).await.map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            v.push(e).map_err(|p| p.to_string())?;
+        }
+    }
+    v.finish(&secrets).map_err(|p| p.to_string())
+}
+
+pub async fn fiscal_numbering_is_gapless_and_journal_verifies(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    let first = run(&*store, &id, sell(10_000), T0).await;
+    assert_eq!(first.iter().map(|e| (e.seq, e.kind.as_str(), e.number)).collect::<Vec<_>>(), [(1, "open_shift", 1), (2, "receipt", 2)]);
+    assert_eq!(first[0].prev_hash, kassa_domain::fiscal::GENESIS_HASH);
+    assert_eq!(first[1].prev_hash, first[0].hash);
+    run(&*store, &id, Command::Ru(ru::Command::XReport), T0 + 1).await;
+    run(&*store, &id, sell(250), T0 + 2).await;
+    let z = run(&*store, &id, Command::Ru(ru::Command::CloseShift { cashier: None }), T0 + 3).await;
+    assert_eq!((z[0].seq, z[0].number, z[0].fiscal), (5, 4, true));
+    assert_eq!(verify(&*store, &id).await, Ok(5));
+    let rec = store.fiscal_register(&id).await.unwrap().unwrap();
+    let Some(kassa_domain::fiscal::RegisterState::Ru(s)) = rec.state else { panic!("RU state") };
+    assert_eq!((s.last_fiscal_number, s.shift_number, s.shift_open, s.cash), (4, 1, false, Money::from_minor(10_250)));
+    assert_eq!(rec.last_seq, 5);
+    // Money is exact through the store.
+    let j = store.fiscal_journal(&id, 0, 10).await.unwrap();
+    assert_eq!(j[3].total, Money::from_minor(250));
+}
+
+pub async fn fiscal_refusal_changes_nothing(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    run(&*store, &id, sell(1000), T0).await;
+    let before = store.fiscal_register(&id).await.unwrap().unwrap();
+    let out = store
+        .fiscal_apply(&id, &Command::Ru(ru::Command::CashOut { sum: Money::from_minor(5000) }), opts(T0 + 1))
+        .await
+        .unwrap();
+    assert!(matches!(out, Err(FiscalError::NotEnoughCash { .. })), "{out:?}");
+    // ATOL-88 step 1: an injected fault is refused and consumes no number.
+    let out = store.fiscal_apply(&id, &sell(1), ApplyOptions { fault: Some(-3822), ..opts(T0 + 2) }).await.unwrap();
+    assert_eq!(out, Err(FiscalError::InjectedFault { code: -3822 }));
+    let after = store.fiscal_register(&id).await.unwrap().unwrap();
+    assert_eq!(before, after);
+    let next = run(&*store, &id, sell(1), T0 + 3).await;
+    assert_eq!(next[0].number, 3);
+}
+
+pub async fn fiscal_concurrent_commands_never_reuse_a_number(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (store, id) = (store.clone(), id.clone());
+        tasks.push(tokio::spawn(async move { run(&*store, &id, sell(100 + i), T0).await }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.extend(t.await.expect("task").into_iter().filter(|e| e.kind == "receipt").map(|e| e.number));
+    }
+    numbers.sort_unstable();
+    // One shift opening (number 1) and 40 receipts numbered 2..=41, each exactly once.
+    assert_eq!(numbers, (2..=41).collect::<Vec<u64>>());
+    assert_eq!(verify(&*store, &id).await, Ok(41));
+}
+
+pub async fn fiscal_state_survives_restart(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    run(&*store, &id, sell(700), T0).await;
+    store.close().await;
+    drop(store);
+    let store = h.open().await;
+    let next = run(&*store, &id, sell(300), T0 + 1).await;
+    assert_eq!((next[0].number, next[0].receipt_number, next[0].prev_hash.len()), (3, Some(2), 64));
+    assert_eq!(verify(&*store, &id).await, Ok(3));
+}
+
+pub async fn fiscal_outbox_in_order_and_unsent_summary(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    run(&*store, &id, sell(100), T0).await;
+    run(&*store, &id, Command::Ru(ru::Command::CashIn { sum: Money::from_minor(5) }), T0 + 10).await;
+    run(&*store, &id, sell(200), T0 + 20).await;
+    // ITK-98: unsent count, first unsent number and date; non-fiscal documents do not go to the OFD.
+    let rec = store.fiscal_register(&id).await.unwrap().unwrap();
+    assert_eq!((rec.unsent.count, rec.unsent.first_number, rec.unsent.first_time_ms), (3, Some(1), Some(T0)));
+    assert_eq!(store.fiscal_outbox_registers(10).await.unwrap(), vec![id.clone()]);
+    let out = store.fiscal_outbox(&id, 10).await.unwrap();
+    assert_eq!(out.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 4]);
+    assert_eq!(store.fiscal_mark_delivered(&id, 2, T0 + 30).await.unwrap(), 2);
+    let rec = store.fiscal_register(&id).await.unwrap().unwrap();
+    assert_eq!((rec.unsent.count, rec.unsent.first_number, rec.unsent.first_seq), (1, Some(3), Some(4)));
+    assert_eq!(store.fiscal_mark_delivered(&id, 4, T0 + 40).await.unwrap(), 1);
+    assert!(store.fiscal_outbox_registers(10).await.unwrap().is_empty());
+    // Delivery flags are outside the chain: the journal still verifies.
+    assert_eq!(verify(&*store, &id).await, Ok(4));
+}
+
+pub async fn fiscal_unknown_and_inactive_registers(h: &dyn Harness) {
+    let (store, _) = provisioned(h).await;
+    let e = store.fiscal_apply("nope", &sell(1), opts(T0)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
+    assert!(store.fiscal_register("nope").await.unwrap().is_none());
+    let mut t = full_tenant("fis");
+    t.registers.retain(|r| r.id != "fis-ru-2");
+    store.apply_tenant(&t, T0 + 1).await.unwrap();
+    assert_eq!(store.fiscal_apply("fis-ru-2", &sell(1), opts(T0)).await.unwrap(), Err(FiscalError::Inactive));
 }

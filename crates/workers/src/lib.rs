@@ -9,6 +9,7 @@
 //! May depend on the core and the store ports; never on axum or a concrete store.
 
 pub mod atol;
+pub mod fiscal;
 
 use async_trait::async_trait;
 use std::time::Duration;

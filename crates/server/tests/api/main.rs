@@ -190,10 +190,20 @@ async fn openapi_documents_every_admin_route() {
                 continue;
             }
             documented.push(format!("{method} {path}"));
-            let concrete = format!("/api{}", path.replace("{id}", "demo"));
+            // Path parameters and bodies come from the documented `example`s; else the demo tenant.
+            let op = &item[method];
+            let mut concrete = path.replace("{id}", "demo");
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if let (Some("path"), Some(name), Some(ex)) = (p["in"].as_str(), p["name"].as_str(), p["example"].as_str()) {
+                    concrete = concrete.replace(&format!("{{{name}}}"), ex);
+                }
+            }
+            let concrete = format!("/api{concrete}");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut req = app.client.request(m, &concrete).bearer_auth(ADMIN_TOKEN);
-            if method == "put" {
+            if let Some(example) = op.pointer("/requestBody/content/application~1json/example") {
+                req = req.json(example);
+            } else if method == "put" {
                 req = req.json(&tenant_json("demo"));
             }
             let r = app.client.send(req).await.unwrap();
@@ -203,7 +213,21 @@ async fn openapi_documents_every_admin_route() {
     documented.sort();
     assert_eq!(
         documented,
-        ["get /atol/callbacks", "get /atol/documents", "get /openapi.json", "get /tenants", "get /tenants/{id}", "put /tenants/{id}"]
+        [
+            "get /atol/callbacks",
+            "get /atol/documents",
+            "get /fiscal/verify",
+            "get /ofd",
+            "get /openapi.json",
+            "get /registers/{register_id}",
+            "get /registers/{register_id}/journal",
+            "get /tenants",
+            "get /tenants/{id}",
+            "post /registers/{register_id}/documents",
+            "put /ofd/mode",
+            "put /registers/{register_id}/faults",
+            "put /tenants/{id}",
+        ]
     );
     app.stop().await;
 }

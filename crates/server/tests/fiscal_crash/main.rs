@@ -1,0 +1,223 @@
+//! Durability of the fiscal engine: the real `kassa` binary under a document load is SIGKILLed at
+//! seeded moments and restarted. Afterwards no acknowledged document is lost, no fiscal number is
+//! used twice or skipped, the counters equal the sum of the journal, and the journal verifies
+//! (through the admin API and `kassa journal verify`). The seed is printed;
+//! `KASSA_CRASH_SEED=<seed>` replays it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::{ADMIN_TOKEN, FreshPg, skip_pg};
+use kassa_client::Kassa;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+const REGISTERS: usize = 4;
+const IN_FLIGHT: usize = 16;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    client: Kassa,
+}
+
+impl Server {
+    fn start(store: &[String]) -> Self {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "warn"])
+            .args(store)
+            .env_remove("KASSA_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start kassa");
+        Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) }
+    }
+
+    async fn wait_healthy(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if matches!(self.client.healthz().await, Ok(r) if r.status == StatusCode::OK) {
+                return;
+            }
+            assert!(self.child.try_wait().unwrap().is_none(), "kassa exited early");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("kassa did not answer /healthz within 30 s");
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tenant() -> Value {
+    let registers: Vec<Value> =
+        (0..REGISTERS).map(|i| json!({"id": format!("C{i}"), "profile": "ru", "group": "G"})).collect();
+    json!({
+        "id": "crash",
+        "group": [{"code": "G", "inn": "7701234567", "payment_address": "shop.ru", "sno": ["osn"]}],
+        "register": registers
+    })
+}
+
+/// A small deterministic generator (SplitMix64), so a seed replays the same load.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A command of the load: mostly sells, some cash in, X reports and refunds by card.
+fn command(rng: &mut Rng) -> Value {
+    let kopecks = 1 + (rng.next() % 100_000) as i64;
+    let sum = format!("{}.{:02}", kopecks / 100, kopecks % 100);
+    match rng.next() % 10 {
+        0 => json!({"type": "cash_in", "sum": sum.parse::<Value>().unwrap()}),
+        1 => json!({"type": "x_report"}),
+        2 => receipt("sell_refund", &sum, 1),
+        _ => receipt("sell", &sum, 0),
+    }
+}
+
+fn receipt(operation: &str, sum: &str, payment_type: u8) -> Value {
+    let amount: Value = serde_json::from_str(sum).unwrap();
+    json!({"type": "receipt", "operation": operation, "total": amount, "sno": "osn",
+        "items": [{"name": "Товар", "price": amount, "quantity": 1, "sum": amount, "tax": "vat20", "tax_sum": 0}],
+        "payments": [{"type": payment_type, "sum": amount}]})
+}
+
+/// (register, seq) → hash of every document whose registration was answered 200.
+type Acked = BTreeMap<(String, u64), String>;
+
+async fn load_until_killed(client: Kassa, seed: u64) -> Acked {
+    let mut acked = Acked::new();
+    let mut rng = Rng(seed);
+    loop {
+        let batch: Vec<_> = (0..IN_FLIGHT)
+            .map(|_| {
+                let register = format!("C{}", rng.next() as usize % REGISTERS);
+                let body = command(&mut rng);
+                let c = client.clone();
+                tokio::spawn(async move { (register.clone(), c.register_document(&register, &body).await) })
+            })
+            .collect();
+        for t in batch {
+            match t.await.unwrap() {
+                (reg, Ok(r)) if r.status == StatusCode::OK => {
+                    for d in r.body["documents"].as_array().unwrap() {
+                        acked.insert((reg.clone(), d["seq"].as_u64().unwrap()), d["hash"].as_str().unwrap().to_owned());
+                    }
+                }
+                // A refund larger than the drawer is a typed refusal: fine, nothing changed.
+                (_, Ok(r)) if r.status == StatusCode::CONFLICT => {}
+                (_, Ok(r)) => panic!("unexpected answer {}: {}", r.status, r.body),
+                (_, Err(_)) => return acked, // the server is gone
+            }
+        }
+    }
+}
+
+async fn all_journal(client: &Kassa, register: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let after = out.last().map_or(0, |e: &Value| e["seq"].as_u64().unwrap());
+        let page = client.journal(register, after, 1000).await.unwrap();
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let page = page.body.as_array().unwrap().clone();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+/// CORE-60: a success is sent only after the document and the updated state are durably stored,
+/// atomically.
+async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
+    let seed: u64 = std::env::var("KASSA_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+    });
+    eprintln!("fiscal crash test seed {seed} (replay with KASSA_CRASH_SEED={seed})");
+    let mut acked = Acked::new();
+    let mut rng = Rng(seed);
+    for round in 0..4 {
+        let mut server = Server::start(&store);
+        server.wait_healthy().await;
+        if round == 0 {
+            assert_eq!(server.client.put_tenant("crash", &tenant()).await.unwrap().status, StatusCode::OK);
+        }
+        let kill_after = Duration::from_millis(100 + rng.next() % 400);
+        let load = tokio::spawn(load_until_killed(server.client.clone(), rng.next()));
+        tokio::time::sleep(kill_after).await;
+        server.kill9();
+        acked.extend(load.await.unwrap());
+    }
+    assert!(!acked.is_empty(), "no document got through (seed {seed})");
+
+    let mut server = Server::start(&store);
+    server.wait_healthy().await;
+    let mut entries = 0;
+    for i in 0..REGISTERS {
+        let reg = format!("C{i}");
+        let journal = all_journal(&server.client, &reg).await;
+        entries += journal.len();
+        let by_seq: BTreeMap<u64, &Value> = journal.iter().map(|e| (e["seq"].as_u64().unwrap(), e)).collect();
+        // No acknowledged document lost, and it is exactly the document that was acknowledged.
+        for ((r, seq), hash) in acked.range((reg.clone(), 0)..(reg.clone(), u64::MAX)) {
+            let e = by_seq.get(seq).unwrap_or_else(|| panic!("acknowledged {r} entry {seq} lost (seed {seed})"));
+            assert_eq!(e["hash"].as_str(), Some(hash.as_str()), "{r} entry {seq} changed (seed {seed})");
+        }
+        // No fiscal number used twice or skipped.
+        let fiscal: Vec<u64> = journal.iter().filter(|e| e["fiscal"] == true).map(|e| e["number"].as_u64().unwrap()).collect();
+        assert_eq!(fiscal, (1..=fiscal.len() as u64).collect::<Vec<_>>(), "{reg} fiscal numbers (seed {seed})");
+        // The register's state row agrees with its journal's tip.
+        let st = server.client.register(&reg).await.unwrap().body;
+        assert_eq!(st["last_seq"].as_u64(), Some(journal.len() as u64), "{reg} (seed {seed})");
+        assert_eq!(st["state"]["last_fiscal_number"].as_u64(), Some(fiscal.len() as u64));
+    }
+    // Chains, signs, gapless numbering, counters = sum of the journal.
+    let v = server.client.verify_journal().await.unwrap().body;
+    assert!(v["problem"].is_null(), "verify after crashes: {v} (seed {seed})");
+    assert_eq!(v["entries"].as_u64(), Some(entries as u64));
+    server.kill9();
+    if let Some(dir) = sqlite_dir {
+        let out = Command::new(BIN).args(["journal", "verify", "--data-dir"]).arg(dir).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    eprintln!("{} acknowledged documents, {entries} journal entries survived 4 SIGKILLs", acked.len());
+}
+
+#[tokio::test]
+async fn fiscal_documents_survive_sigkill_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_loop(vec!["--data-dir".into(), dir.path().display().to_string()], Some(dir.path())).await;
+}
+
+#[tokio::test]
+async fn fiscal_documents_survive_sigkill_on_postgres() {
+    let Some(pg) = FreshPg::create().await else { return skip_pg("fiscal_documents_survive_sigkill_on_postgres") };
+    crash_loop(vec!["--database-url".into(), pg.url.clone()], None).await;
+}
