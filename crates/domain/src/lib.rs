@@ -4,8 +4,9 @@
 //! provisioned for them (face credentials, register groups, virtual registers, loyalty keys and
 //! rules, event sources). Later: fiscal register state machines, loyalty ledger, event model.
 //!
-//! May depend on `kassa-money`, serde and thiserror only. No IO, no async runtime, no database or
+//! May depend on `kassa-money`, serde, serde_json, sha2/hex (hashing) and thiserror only. No IO, no async runtime, no database or
 //! HTTP crates (a test in the server crate checks this with `cargo metadata`). Time and ids are
 //! passed in by the caller.
 
+pub mod events;
 pub mod provisioning;
