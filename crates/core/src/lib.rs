@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod events;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -30,5 +31,9 @@ impl Core {
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {
         provisioning::Provisioning { core: self }
+    }
+
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events { core: self }
     }
 }

@@ -104,7 +104,7 @@ impl Application {
         Ok(Self {
             listener,
             metrics_listener,
-            state: ApiState { core, admin_token },
+            state: ApiState { core, admin_token, events: Default::default() },
             metrics,
             shutdown: CancellationToken::new(),
             demo: s.demo,

@@ -196,12 +196,34 @@ async fn openapi_documents_every_admin_route() {
             if method == "put" {
                 req = req.json(&tenant_json("demo"));
             }
+            if path == "/events/rules/{id}" && method == "put" {
+                req = req.json(&serde_json::json!({"rules": {"payment_cancelled": true}}));
+            }
+            if path == "/events/stream" {
+                // An endless SSE response: check the status only.
+                let resp = req.send().await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK, "documented route {method} {path} answers");
+                continue;
+            }
             let r = app.client.send(req).await.unwrap();
             assert_eq!(r.status, StatusCode::OK, "documented route {method} {path} answers");
         }
     }
     documented.sort();
-    assert_eq!(documented, ["get /openapi.json", "get /tenants", "get /tenants/{id}", "put /tenants/{id}"]);
+    assert_eq!(
+        documented,
+        [
+            "get /events",
+            "get /events/groups/{id}",
+            "get /events/rules/{id}",
+            "get /events/stream",
+            "get /openapi.json",
+            "get /tenants",
+            "get /tenants/{id}",
+            "put /events/rules/{id}",
+            "put /tenants/{id}",
+        ]
+    );
     app.stop().await;
 }
 
