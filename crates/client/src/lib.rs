@@ -4,6 +4,8 @@
 //! Calls return the HTTP status with the decoded JSON body, so tests can assert on both.
 //! May depend on reqwest and serde only; never on the server's internals.
 
+mod events;
+
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
@@ -73,7 +75,7 @@ impl Kassa {
         self.http.request(method, format!("{}{path}", self.base))
     }
 
-    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.request(method, &format!("/api{path}"));
         match &self.admin_token {
             Some(t) => req.bearer_auth(t),
