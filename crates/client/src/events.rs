@@ -74,3 +74,31 @@ impl Kassa {
         }
     }
 }
+
+impl Kassa {
+    /// The same client with another per-request timeout (the POS uses 3 s, EVT-46).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .build()
+            .expect("a client without TLS always builds");
+        self
+    }
+
+    /// `POST /frontol/events` and only the HTTP status: a POS treats `200` as acceptance whatever
+    /// the body says (EVT-6).
+    pub async fn post_events_status(&self, envelope: &Value) -> Result<reqwest::StatusCode, ClientError> {
+        let url = format!("{}/frontol/events", self.base());
+        let resp = self
+            .request(Method::POST, "/frontol/events")
+            .json(envelope)
+            .send()
+            .await
+            .map_err(|source| ClientError::Http { url: url.clone(), source })?;
+        let status = resp.status();
+        // Read the body so the connection can be reused; its content does not matter.
+        let _ = resp.bytes().await;
+        Ok(status)
+    }
+}
