@@ -120,7 +120,14 @@ pub async fn timeline(_: Admin, State(s): State<ApiState>, Path(id): Path<String
     q.group_id = Some(id.trim().to_owned());
     q.limit = MAX_LIMIT;
     let events = s.core.events().list(&q).await?;
-    Ok(Json(json!({"groupId": id, "events": events.iter().map(view).collect::<Vec<_>>()})))
+    // EVT-20: close, cancel and defer carry no type; the document's is the one its opening
+    // event declared, whenever that event arrived.
+    let document_type = events
+        .iter()
+        .find(|e| matches!(e.event.as_str(), "REG_DOCUMENT_OPEN" | "REG_DOCUMENT_OPEN_DEFER_RESTORE"))
+        .and_then(|e| serde_json::from_str::<Value>(&e.fields).ok())
+        .and_then(|f| f.get("type").cloned());
+    Ok(Json(json!({"groupId": id, "documentType": document_type, "events": events.iter().map(view).collect::<Vec<_>>()})))
 }
 
 fn matches(q: &EventQuery, e: &StoredEvent) -> bool {

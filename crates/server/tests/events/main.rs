@@ -494,3 +494,91 @@ async fn live_stream_sends_new_events_with_filters_and_flags() {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     app.stop().await;
 }
+
+/// EVT-12, EVT-13, EVT-16..EVT-31: one event of every documented kind with its documented
+/// fields is stored without warnings, with integers, exact amounts and strings normalised.
+#[tokio::test]
+async fn catalogue_every_documented_event_with_its_fields() {
+    let app = demo_app().await;
+    let t = |s: u32| format!("2017-10-09T18:{s:02}:00.000+03:00");
+    let money = json!({"sum": " 119.98", "discount": "0.00", "sumPayments": 120, "change": "-0.02"});
+    let events = vec![
+        event("ACT_ACTIVITY", "a1", &t(0), json!({})),                                                       // EVT-16
+        event("ACT_NO_ACTIVITY", "a2", &t(1), json!({})),                                                    // EVT-16
+        event("SYS_SESSION_START", "s1", &t(2), json!({"text": "Frontol 6.20.0"})),                          // EVT-26
+        event("SYS_LOGIN_BEGIN", "s2", &t(3), json!({})),                                                    // EVT-27
+        event("SYS_LOGIN", "s2", &t(4), json!({"type": "scanner"})),                                         // EVT-28
+        event("REG_DOCUMENT_OPEN", "d1", &t(5), json!({"type": "receipt", "shift": " 59", "number": 83, "mode": "nonFiscal"})), // EVT-17
+        event("REG_POSITION_REGISTRATION", "d1", &t(6), json!({"index": 1, "id": "542", "text": "т", "type": "exciseAlcohol", "barcode": "1", "price": "59.99", "quantity": "2", "sum": "119.98", "discount": "0"})), // EVT-21
+        event("REG_POSITION_EDIT", "d1", &t(7), json!({"index": 1, "type": "goods", "quantity": "1.5"})),    // EVT-21
+        event("REG_CARD_REGISTRATION", "d1", &t(8), json!({"type": "couponDocument", "barcode": "777"})),    // EVT-25
+        event("REG_CARD_CANCEL", "d1", &t(9), json!({"type": "couponDocument", "barcode": "777"})),          // EVT-25
+        event("REG_SUPERVISOR_MODE", "d1", &t(10), json!({})),                                               // EVT-22
+        event("REG_REGISTRATION_MODE", "d1", &t(11), json!({})),                                             // EVT-22
+        event("REG_PAYMENT_MODE", "d1", &t(12), json!({})),                                                  // EVT-22
+        event("REG_PAYMENT_REGISTRATION", "d1", &t(13), json!({"text": "Наличные", "type": "cash", "mode": "fiscal", "payment": "120", "sum": "119.98", "discount": 0, "sumPayments": 120, "change": "0.02"})), // EVT-23
+        event("SYS_OPEN_MONEY_BOX", "d1", &t(14), json!({"type": "auto"})),                                  // EVT-30
+        event("REG_DOCUMENT_CLOSE", "d1", &t(15), money.clone()),                                            // EVT-19
+        event("REG_DOCUMENT_OPEN", "d2", &t(16), json!({"type": "payOut"})),                                 // EVT-17
+        event("REG_DOCUMENT_DEFER", "d2", &t(17), json!({"sum": "500"})),                                    // EVT-19
+        event("REG_DOCUMENT_OPEN_DEFER_RESTORE", "d2", &t(18), json!({"type": "payOut"})),                   // EVT-17
+        event("REG_DOCUMENT_CANCEL", "d2", &t(19), json!({"sum": "500"})),                                   // EVT-19
+        event("REG_DOCUMENT_CLOSE", "d3", &t(20), money.clone()),                                            // EVT-20: open comes later
+        event("ERR_USER_ERROR", "e1", &t(22), json!({"text": "Неверный код", "number": " 0"})),              // EVT-31
+        event("ERR_DEVICE_ERROR", "e2", &t(23), json!({"text": "Нет бумаги", "number": 3})),                 // EVT-31
+        event("SYS_SESSION_END", "s3", &t(24), json!({"text": "Frontol 6.20.0"})),                           // EVT-26
+    ];
+    assert_ok(&app.client.post_events(&envelope("POS CAT", events)).await.unwrap());
+    // EVT-20: the opening of d3 arrives later, in another request, with an undocumented type.
+    let late = envelope("POS CAT", vec![event("REG_DOCUMENT_OPEN", "d3", "2017-10-09T18:19:30.000+03:00", json!({"type": "refundCredit"}))]);
+    assert_ok(&app.client.post_events(&late).await.unwrap());
+    let stored = wp_events(&app.client, "POS CAT").await;
+    assert_eq!(stored.len(), 25);
+    for e in &stored {
+        assert_eq!(e["warnings"], json!([]), "{e}");
+        // EVT-12: the common fields are there on every event.
+        for f in ["event", "groupId", "dateTime", "cashierName", "index", "input"] {
+            assert!(e["fields"].get(f).is_some(), "{f} in {e}");
+        }
+    }
+    let get = |name: &str| stored.iter().find(|e| e["event"] == name).unwrap()["fields"].clone();
+    let groups: std::collections::BTreeSet<&str> = stored.iter().map(|e| e["group"].as_str().unwrap()).collect();
+    assert_eq!(groups.into_iter().collect::<Vec<_>>(), ["activity", "error", "registration", "system"]); // EVT-15
+    assert_eq!(get("REG_DOCUMENT_OPEN")["shift"], 59); // EVT-13: integer
+    assert_eq!(get("REG_DOCUMENT_OPEN")["mode"], "nonFiscal");
+    assert_eq!(get("REG_POSITION_EDIT")["quantity"].to_string(), "1.500"); // EVT-13: number
+    assert_eq!(get("REG_PAYMENT_REGISTRATION")["payment"].to_string(), "120.00");
+    assert_eq!(get("REG_DOCUMENT_CLOSE")["change"].to_string(), "-0.02"); // EVT-19: negative = still due
+    assert_eq!(get("REG_DOCUMENT_CLOSE")["sumPayments"].to_string(), "120.00");
+    assert_eq!(get("ERR_USER_ERROR")["number"], 0); // EVT-31: 0 = unknown code
+    assert_eq!(get("SYS_LOGIN")["type"], "scanner");
+    assert_eq!(get("SYS_SESSION_START")["text"], "Frontol 6.20.0");
+    // EVT-20: the timeline gives the type of the document from its opening event.
+    let tl = app.client.event_timeline("d3", &[("workPlace", "POS CAT")]).await.unwrap();
+    assert_eq!(tl.body["documentType"], "refundCredit");
+    assert_eq!(tl.body["events"][0]["event"], "REG_DOCUMENT_OPEN", "ordered by occurrence");
+    let tl = app.client.event_timeline("d2", &[("workPlace", "POS CAT")]).await.unwrap();
+    assert_eq!(tl.body["documentType"], "payOut");
+    assert_eq!(tl.body["events"].as_array().unwrap().len(), 4);
+    // Undocumented enum values are kept and flagged, never rejected (EVT-17, EVT-37).
+    let odd = envelope("POS CAT2", vec![event("REG_DOCUMENT_OPEN", "x", &t(0), json!({"type": "barter", "mode": "test"}))]);
+    assert_ok(&app.client.post_events(&odd).await.unwrap());
+    let w = wp_events(&app.client, "POS CAT2").await[0]["warnings"].to_string();
+    assert!(w.contains("unknown type 'barter'") && w.contains("unknown mode 'test'"), "{w}");
+    app.stop().await;
+}
+
+/// EVT-9: the answer waits for the store write only — not for the readers of the live stream.
+/// A subscriber that never reads does not hold up the collector (the feed drops for it).
+#[tokio::test]
+async fn a_stalled_stream_reader_does_not_hold_up_the_collector() {
+    let app = demo_app().await;
+    let stalled = app.client.event_stream(&[]).await.unwrap();
+    for b in 0..12 {
+        let events = (0..500).map(|i| event("ACT_ACTIVITY", &format!("{b:02x}{i:06x}"), "2017-10-09T18:00:00Z", json!({}))).collect();
+        assert_ok(&app.client.post_events(&envelope("POS STALL", events)).await.unwrap());
+    }
+    assert_eq!(wp_events(&app.client, "POS STALL").await.len(), 6000);
+    drop(stalled);
+    app.stop().await;
+}
