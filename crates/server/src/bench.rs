@@ -20,6 +20,8 @@ pub const MAX_SECONDS: u64 = 300;
 pub enum Scenario {
     /// GET /healthz.
     Healthz,
+    /// POST /frontol/events: batches of 500 distinct events, durable (see `bench_events`).
+    Events,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -52,6 +54,13 @@ impl Scenario {
     fn shot(self) -> Shot {
         match self {
             Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None },
+            // The events scenario varies its bodies (`bench_events`); this fixed shot is its ceiling probe.
+            Scenario::Events => Shot {
+                method: Method::POST,
+                path: "/frontol/events".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(br#"{"organization":"o","businessUnit":"b","workPlace":"w","events":[]}"#)),
+            },
         }
     }
 }
@@ -193,6 +202,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
     }
     let addr = loopback_addr(&args.url)?;
+    if let Scenario::Events = args.scenario {
+        return crate::bench_events::run(addr, &args).await;
+    }
     let shot = args.scenario.shot();
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
     if !healthcheck(&args.url).await {
