@@ -14,6 +14,7 @@ use kassa_domain::events::{Batch, Event};
 use kassa_store::StoreError;
 use kassa_store::events::{EventBatch, EventQuery, NewEvent, StoredEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// How far back the document context of a rule reaches: `groupId` values are 4 bytes and get
 /// reused after a while (EVT-14), so only recent events of a group count as the same document.
@@ -37,10 +38,42 @@ pub enum EventsError {
 pub struct Ingested {
     /// The tenant the organization belongs to, `""` when none declares it.
     pub tenant_id: String,
-    /// The newly stored events, in request order (for the live stream).
-    pub stored: Vec<StoredEvent>,
     /// Events skipped as already stored or repeated in the request (EVT-39).
     pub duplicates: usize,
+    batch: Arc<EventBatch>,
+    ids: Vec<Option<i64>>,
+}
+
+impl Ingested {
+    /// How many events were new.
+    pub fn stored_count(&self) -> usize {
+        self.ids.iter().filter(|i| i.is_some()).count()
+    }
+
+    /// The newly stored events in request order (built on demand: for the live stream).
+    pub fn stored(&self) -> impl Iterator<Item = StoredEvent> + '_ {
+        let b = &self.batch;
+        b.events.iter().zip(&self.ids).filter_map(move |(e, id)| {
+            Some(StoredEvent {
+                id: (*id)?,
+                tenant_id: b.tenant_id.clone(),
+                batch_code: b.code.clone(),
+                organization: b.organization.clone(),
+                business_unit: b.business_unit.clone(),
+                work_place: b.work_place.clone(),
+                group_id: e.group_id.clone(),
+                event: e.event.clone(),
+                event_group: e.event_group.clone(),
+                occurred_ms: e.occurred_ms,
+                received_ms: b.received_ms,
+                position: e.position,
+                raw: e.raw.clone(),
+                fields: e.fields.clone(),
+                warnings: e.warnings.clone(),
+                flags: e.flags.clone(),
+            })
+        })
+    }
 }
 
 /// A rule and whether it runs for a tenant.
@@ -143,7 +176,7 @@ impl Events<'_> {
                 }
             })
             .collect();
-        let b = EventBatch {
+        let b = Arc::new(EventBatch {
             code: code.to_owned(),
             tenant_id: tenant_id.clone(),
             organization: env.organization,
@@ -151,39 +184,15 @@ impl Events<'_> {
             work_place: env.work_place,
             received_ms: now,
             events: rows,
-        };
+        });
         let ids = self.core.store.store_event_batch(b.clone()).await?;
-        let stored: Vec<StoredEvent> = b
-            .events
-            .into_iter()
-            .zip(ids)
-            .filter_map(|(e, id)| {
-                Some(StoredEvent {
-                    id: id?,
-                    tenant_id: tenant_id.clone(),
-                    batch_code: b.code.clone(),
-                    organization: b.organization.clone(),
-                    business_unit: b.business_unit.clone(),
-                    work_place: b.work_place.clone(),
-                    group_id: e.group_id,
-                    event: e.event,
-                    event_group: e.event_group,
-                    occurred_ms: e.occurred_ms,
-                    received_ms: now,
-                    position: e.position,
-                    raw: e.raw,
-                    fields: e.fields,
-                    warnings: e.warnings,
-                    flags: e.flags,
-                })
-            })
-            .collect();
         if total > kassa_domain::events::POS_BATCH_LIMIT {
             // EVT-41: accepted, but the POS broke its obligation.
             tracing::warn!(events = total, organization = %b.organization, work_place = %b.work_place,
                 "POS protocol violation: more than 500 events in one request");
         }
-        Ok(Ingested { duplicates: total - stored.len(), tenant_id, stored })
+        let new = ids.iter().filter(|i| i.is_some()).count();
+        Ok(Ingested { duplicates: total - new, tenant_id, batch: b, ids })
     }
 
     /// Events matching `q`, by occurrence then arrival (EVT-40).

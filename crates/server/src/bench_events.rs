@@ -16,21 +16,45 @@ use std::time::{Duration, Instant};
 /// Events per request: the POS batch size (EVT-41).
 pub const BATCH: usize = 500;
 
-/// A request body of `BATCH` events no earlier request of this run (or another run) carried.
-fn body(run: u32, conn: usize, n: u64) -> Bytes {
-    let mut s = String::with_capacity(BATCH * 330);
-    let _ = write!(s, r#"{{"organization":"ООО Ромашка","businessUnit":"Бенчмарк","workPlace":"bench {conn}","events":["#);
-    for i in 0..BATCH {
-        if i > 0 {
-            s.push(',');
+/// Request bodies of `BATCH` events no earlier request (of this run or another) carried. The
+/// body is rendered once per connection; each request only rewrites the counter digits inside
+/// every `groupId`, so the load generator spends its CPU on sending, not on formatting.
+struct Bodies {
+    template: Vec<u8>,
+    /// Byte offsets of the 10 counter digits in each event's `groupId`.
+    slots: Vec<usize>,
+    n: u64,
+}
+
+impl Bodies {
+    fn new(run: u32, conn: usize) -> Self {
+        let mut s = String::with_capacity(BATCH * 330);
+        let mut slots = Vec::with_capacity(BATCH);
+        let _ = write!(s, r#"{{"organization":"ООО Ромашка","businessUnit":"Бенчмарк","workPlace":"bench {conn}","events":["#);
+        for i in 0..BATCH {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, r#"{{"event":"REG_POSITION_REGISTRATION","groupId":"{run:08x}{conn:04x}"#);
+            slots.push(s.len());
+            let _ = write!(
+                s,
+                r#"0000000000{i:03x}","dateTime":"2026-01-01T10:00:00.000+03:00","cashierName":"Иванов Иван Иванович","index":{i},"input":"","id":"542","text":"активия 125г клубника","type":"goods","barcode":"4601735000011","price":59.99,"quantity":2.000,"sum":119.98,"discount":0.00}}"#
+            );
         }
-        let _ = write!(
-            s,
-            r#"{{"event":"REG_POSITION_REGISTRATION","groupId":"{run:08x}{conn:04x}{n:010x}{i:03x}","dateTime":"2026-01-01T10:00:00.000+03:00","cashierName":"Иванов Иван Иванович","index":{i},"input":"","id":"542","text":"активия 125г клубника","type":"goods","barcode":"4601735000011","price":59.99,"quantity":2.000,"sum":119.98,"discount":0.00}}"#
-        );
+        s.push_str("]}");
+        Self { template: s.into_bytes(), slots, n: 0 }
     }
-    s.push_str("]}");
-    Bytes::from(s)
+
+    fn next(&mut self) -> Bytes {
+        let digits = format!("{:010x}", self.n);
+        self.n += 1;
+        let mut b = self.template.clone();
+        for &at in &self.slots {
+            b[at..at + 10].copy_from_slice(digits.as_bytes());
+        }
+        Bytes::from(b)
+    }
 }
 
 struct Measured {
@@ -58,10 +82,9 @@ async fn connection(addr: SocketAddr, run: u32, conn: usize, start: Instant, end
     tokio::spawn(c);
     let (mut events, mut failed, mut lat) = (0u64, 0u64, Vec::new());
     let host = addr.to_string();
-    let mut n = 0u64;
+    let mut bodies = Bodies::new(run, conn);
     loop {
-        let b = body(run, conn, n);
-        n += 1;
+        let b = bodies.next();
         let sent = Instant::now();
         if sent >= end {
             break;

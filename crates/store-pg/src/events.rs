@@ -7,6 +7,7 @@ use deadpool_postgres::GenericClient;
 use kassa_store::events::{EventBatch, EventQuery, EventSource, EventStore, StoredEvent};
 use kassa_store::{StoreError, StoreResult};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -43,7 +44,7 @@ async fn rows(c: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + Sync)])
 
 #[async_trait]
 impl EventStore for PgStore {
-    async fn store_event_batch(&self, b: EventBatch) -> StoreResult<Vec<Option<i64>>> {
+    async fn store_event_batch(&self, b: Arc<EventBatch>) -> StoreResult<Vec<Option<i64>>> {
         if b.events.is_empty() {
             return Ok(Vec::new());
         }

@@ -7,6 +7,7 @@ use kassa_store::StoreResult;
 use kassa_store::events::{EventBatch, EventQuery, EventSource, EventStore, StoredEvent};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::sync::Arc;
 
 const COLUMNS: &str = "id, tenant_id, batch_code, organization, business_unit, work_place, group_id, event, \
                        event_group, occurred_at, received_at, position, raw, fields, warnings, flags";
@@ -129,7 +130,7 @@ fn disabled(c: &Connection, tenant: &str) -> StoreResult<Vec<String>> {
 
 #[async_trait]
 impl EventStore for SqliteStore {
-    async fn store_event_batch(&self, batch: EventBatch) -> StoreResult<Vec<Option<i64>>> {
+    async fn store_event_batch(&self, batch: Arc<EventBatch>) -> StoreResult<Vec<Option<i64>>> {
         self.write(move |c| insert_batch(c, &batch)).await
     }
 

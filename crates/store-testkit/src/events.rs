@@ -40,8 +40,8 @@ fn ev(key: &str, group: &str, name: &str, t: i64, pos: i32) -> NewEvent {
     }
 }
 
-fn batch(code: &str, wp: &str, events: Vec<NewEvent>) -> EventBatch {
-    EventBatch {
+fn batch(code: &str, wp: &str, events: Vec<NewEvent>) -> std::sync::Arc<EventBatch> {
+    std::sync::Arc::new(EventBatch {
         code: code.into(),
         tenant_id: "t1".into(),
         organization: "Org t1".into(),
@@ -49,7 +49,7 @@ fn batch(code: &str, wp: &str, events: Vec<NewEvent>) -> EventBatch {
         work_place: wp.into(),
         received_ms: 5_000,
         events,
-    }
+    })
 }
 
 fn all() -> EventQuery {

@@ -5,6 +5,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One event to store; the core fills it from a normalised domain event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +102,7 @@ pub struct EventSource {
 pub trait EventStore: Send + Sync {
     /// Stores the batch in one transaction, skipping events whose key is already stored
     /// (EVT-38, EVT-39). Returns, per event of the batch, its new id or `None` for a duplicate.
-    async fn store_event_batch(&self, batch: EventBatch) -> StoreResult<Vec<Option<i64>>>;
+    async fn store_event_batch(&self, batch: Arc<EventBatch>) -> StoreResult<Vec<Option<i64>>>;
 
     /// Events matching `q`, ordered by (`occurred_ms`, `id`), at most `q.limit`.
     async fn events(&self, q: &EventQuery) -> StoreResult<Vec<StoredEvent>>;

@@ -41,9 +41,12 @@ impl Default for Live {
 }
 
 impl Live {
-    fn publish(&self, events: Vec<StoredEvent>) {
+    fn publish(&self, events: impl Iterator<Item = StoredEvent>) {
+        // Nobody listening: build nothing.
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
         for e in events {
-            // No subscriber is not an error.
             let _ = self.tx.send(Arc::new(e));
         }
     }
@@ -95,8 +98,8 @@ async fn collect(State(s): State<ApiState>, body: Result<Bytes, BytesRejection>)
     };
     match s.core.events().ingest(&code, batch).await {
         Ok(done) => {
-            tracing::debug!(code, tenant = %done.tenant_id, stored = done.stored.len(), duplicates = done.duplicates, "events stored");
-            s.events.publish(done.stored);
+            tracing::debug!(code, tenant = %done.tenant_id, stored = done.stored_count(), duplicates = done.duplicates, "events stored");
+            s.events.publish(done.stored());
             // EVT-4, EVT-6, EVT-8: `OK` only now that every event is durable.
             answer(StatusCode::OK, &code, None)
         }

@@ -14,7 +14,6 @@ pub mod timestamp;
 
 use kassa_money::{Money, Quantity};
 use serde_json::{Map, Number, Value};
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// Batches the POS may send (EVT-41, EVT-45); larger ones are accepted but logged.
@@ -408,27 +407,47 @@ impl Event {
     /// as lower-case hex.
     pub fn dedup_key(&self, envelope: &Envelope) -> String {
         use sha2::Digest;
-        let mut canonical: BTreeMap<&str, Value> = self.fields.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        if let Some(ms) = self.occurred_ms {
-            canonical.insert("dateTime", Value::from(ms));
+        let date_time = self.occurred_ms.map(Value::from);
+        // Sorted by name: normalised fields, `dateTime` as an instant, unknown fields as sent.
+        let mut parts: Vec<(&str, &Value)> = Vec::with_capacity(self.fields.len() + 2);
+        for (k, v) in &self.fields {
+            match (k.as_str(), &date_time) {
+                ("dateTime", Some(t)) => parts.push(("dateTime", t)),
+                _ => parts.push((k, v)),
+            }
         }
-        if let Value::Object(raw) = &self.raw {
-            for (k, v) in raw {
-                if !canonical.contains_key(k.as_str()) && !is_known_field(k) {
-                    canonical.insert(k.as_str(), v.clone());
+        if let (Some(t), false) = (&date_time, self.fields.contains_key("dateTime")) {
+            parts.push(("dateTime", t));
+        }
+        match &self.raw {
+            Value::Object(raw) => {
+                for (k, v) in raw {
+                    if !self.fields.contains_key(k) && !is_known_field(k) {
+                        parts.push((k, v));
+                    }
                 }
             }
-        } else {
-            canonical.insert("", self.raw.clone());
+            other => parts.push(("", other)),
         }
-        // Numbers compare by value: "2.000" and "2" are the same quantity.
-        let canonical: BTreeMap<&str, Value> = canonical.into_iter().map(|(k, v)| (k, canonical_number(v))).collect();
+        parts.sort_by(|a, b| a.0.cmp(b.0));
         let mut h = sha2::Sha256::new();
         for part in [&envelope.organization, &envelope.business_unit, &envelope.work_place] {
             h.update(part.len().to_le_bytes());
             h.update(part.as_bytes());
         }
-        h.update(serde_json::to_string(&canonical).unwrap_or_default().as_bytes());
+        let mut buf = Vec::with_capacity(64);
+        for (k, v) in parts {
+            buf.clear();
+            // Numbers compare by value: "2.000" and "2" are the same quantity.
+            match canonical_number(v) {
+                Some(n) => buf.extend_from_slice(n.as_bytes()),
+                None => serde_json::to_writer(&mut buf, v).unwrap_or_default(),
+            }
+            h.update(k.len().to_le_bytes());
+            h.update(k.as_bytes());
+            h.update(buf.len().to_le_bytes());
+            h.update(&buf);
+        }
         hex::encode(h.finalize())
     }
 
@@ -442,19 +461,16 @@ fn is_known_field(k: &str) -> bool {
     STRING_FIELDS.contains(&k) || INTEGER_FIELDS.contains(&k) || MONEY_FIELDS.contains(&k) || k == "quantity" || k == "dateTime"
 }
 
-/// A number with trailing fractional zeros removed, so equal decimals hash alike.
-fn canonical_number(v: Value) -> Value {
-    match &v {
-        Value::Number(n) => {
-            let t = n.to_string();
-            if t.contains('.') && !t.contains(['e', 'E']) {
-                let t = t.trim_end_matches('0').trim_end_matches('.');
-                return number(if t == "-0" { "0" } else { t });
-            }
-            v
-        }
-        _ => v,
+/// A decimal number's text with trailing fractional zeros removed, so equal decimals hash alike;
+/// `None` for anything that is not a plain decimal number.
+fn canonical_number(v: &Value) -> Option<String> {
+    let Value::Number(n) = v else { return None };
+    let t = n.to_string();
+    if !t.contains('.') || t.contains(['e', 'E']) {
+        return Some(t);
     }
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    Some(if t == "-0" { "0".to_owned() } else { t.to_owned() })
 }
 
 #[cfg(test)]
