@@ -404,7 +404,7 @@ pub fn normalise(raw: Value) -> Event {
 impl Event {
     /// The deduplication key (EVT-39): SHA-256 over the envelope and the canonical event —
     /// normalised fields (EVT-35, EVT-36), `dateTime` as a UTC instant, unknown fields as sent —
-    /// as lower-case hex.
+    /// truncated to 128 bits, as 32 lower-case hex digits.
     pub fn dedup_key(&self, envelope: &Envelope) -> String {
         use sha2::Digest;
         let date_time = self.occurred_ms.map(Value::from);
@@ -448,7 +448,8 @@ impl Event {
             h.update(buf.len().to_le_bytes());
             h.update(&buf);
         }
-        hex::encode(h.finalize())
+        // 128 bits are plenty against accidental collisions and halve the unique index.
+        hex::encode(&h.finalize()[..16])
     }
 
     /// A normalised string field, or "".
