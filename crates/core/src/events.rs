@@ -158,21 +158,28 @@ impl Events<'_> {
         };
 
         let rows: Vec<NewEvent> = events
-            .iter()
-            .zip(&flags)
+            .into_iter()
+            .zip(flags)
             .map(|((i, key, e), f)| {
-                let warnings: Vec<&String> = common.iter().chain(&e.warnings).collect();
+                let occurred_ms = occurred(&e);
+                // Most events have no warning and no flag: skip the serialiser for them.
+                let warnings = if common.is_empty() && e.warnings.is_empty() {
+                    "[]".to_owned()
+                } else {
+                    json(&common.iter().chain(&e.warnings).collect::<Vec<_>>())
+                };
+                let flags = if f.is_empty() { "[]".to_owned() } else { json(&f.iter().map(|r| r.id()).collect::<Vec<_>>()) };
                 NewEvent {
-                    dedup_key: key.clone(),
-                    position: i32::try_from(*i).unwrap_or(i32::MAX),
-                    group_id: e.group_id.clone(),
-                    event: e.name.clone(),
+                    dedup_key: key,
+                    position: i32::try_from(i).unwrap_or(i32::MAX),
                     event_group: e.group.as_str().to_owned(),
-                    occurred_ms: occurred(e),
-                    raw: json(&e.raw),
                     fields: json(&e.fields),
-                    warnings: json(&warnings),
-                    flags: json(&f.iter().map(|r| r.id()).collect::<Vec<_>>()),
+                    group_id: e.group_id,
+                    event: e.name,
+                    occurred_ms,
+                    raw: e.raw,
+                    warnings,
+                    flags,
                 }
             })
             .collect();

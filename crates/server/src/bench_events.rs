@@ -25,13 +25,21 @@ struct Bodies {
     template: Vec<u8>,
     /// Byte offsets of the 10 counter digits in each event's `groupId`.
     slots: Vec<usize>,
+    /// Byte offsets of each event's `dateTime` value (29 bytes): requests move forward in time,
+    /// as a POS's do.
+    times: Vec<usize>,
+    conn: usize,
     n: u64,
 }
+
+/// 2026-01-01T10:00:00.000+03:00.
+const BENCH_EPOCH_MS: i64 = 1_767_250_800_000;
 
 impl Bodies {
     fn new(run: u32, conn: usize) -> Self {
         let mut s = String::with_capacity(BATCH * 330);
         let mut slots = Vec::with_capacity(BATCH);
+        let mut times = Vec::with_capacity(BATCH);
         let _ = write!(s, r#"{{"organization":"ООО Ромашка","businessUnit":"Бенчмарк","workPlace":"bench {conn}","events":["#);
         for i in 0..BATCH {
             if i > 0 {
@@ -39,21 +47,28 @@ impl Bodies {
             }
             let _ = write!(s, r#"{{"event":"REG_POSITION_REGISTRATION","groupId":"{run:08x}{conn:04x}"#);
             slots.push(s.len());
+            let _ = write!(s, r#"0000000000{i:03x}","dateTime":""#);
+            times.push(s.len());
             let _ = write!(
                 s,
-                r#"0000000000{i:03x}","dateTime":"2026-01-01T10:00:00.000+03:00","cashierName":"Иванов Иван Иванович","index":{i},"input":"","id":"542","text":"активия 125г клубника","type":"goods","barcode":"4601735000011","price":59.99,"quantity":2.000,"sum":119.98,"discount":0.00}}"#
+                r#"2026-01-01T10:00:00.000+03:00","cashierName":"Иванов Иван Иванович","index":{i},"input":"","id":"542","text":"активия 125г клубника","type":"goods","barcode":"4601735000011","price":59.99,"quantity":2.000,"sum":119.98,"discount":0.00}}"#
             );
         }
         s.push_str("]}");
-        Self { template: s.into_bytes(), slots, n: 0 }
+        Self { template: s.into_bytes(), slots, times, conn, n: 0 }
     }
 
     fn next(&mut self) -> Bytes {
         let digits = format!("{:010x}", self.n);
+        let at_ms = BENCH_EPOCH_MS + i64::try_from(self.n).unwrap_or(0) * 1000 + i64::try_from(self.conn).unwrap_or(0);
+        let time = kassa_domain::events::timestamp::format_ms(at_ms, 180);
         self.n += 1;
         let mut b = self.template.clone();
         for &at in &self.slots {
             b[at..at + 10].copy_from_slice(digits.as_bytes());
+        }
+        for &at in &self.times {
+            b[at..at + 29].copy_from_slice(time.as_bytes());
         }
         Bytes::from(b)
     }
@@ -159,13 +174,15 @@ fn sqlite_ceiling(warmup: Duration, duration: Duration, hashed_keys: bool) -> an
                      'registration', 1767250800000, ?4, ?4, '[]', '[]') ON CONFLICT (dedup_key) DO NOTHING",
             )?;
             for i in 0..BATCH {
-                // Real keys are hashes, spread over the unique index; keys in insertion order
-                // only append to it (the optimistic bound).
+                // Real keys: instant + hash; events of one instant spread over its part of the
+                // unique index. Keys in insertion order only append (the optimistic bound).
                 let seq = n * BATCH as u64 + i as u64;
                 let key = if hashed_keys {
-                    hex::encode(&sha2::Sha256::digest(seq.to_le_bytes())[..16])
+                    // The server's key shape: occurrence instant, then 128 bits of hash.
+                    let at = (BENCH_EPOCH_MS + i64::try_from(n).unwrap_or(0) * 1000) as u64 ^ (1 << 63);
+                    format!("{at:016x}{}", hex::encode(&sha2::Sha256::digest(seq.to_le_bytes())[..16]))
                 } else {
-                    format!("{seq:032x}")
+                    format!("{seq:048x}")
                 };
                 st.execute(rusqlite::params![key, i as i64, &key[..25], raw])?;
             }

@@ -138,8 +138,11 @@ pub struct Event {
     pub occurred_ms: Option<i64>,
     /// Normalised known fields: strings trimmed, enum aliases resolved, numbers exact (EVT-35).
     pub fields: Map<String, Value>,
-    /// The event object exactly as received.
-    pub raw: Value,
+    /// The event object as received, as compact JSON text (EVT-37).
+    pub raw: String,
+    /// Fields the catalogue does not know, as sent (they count for deduplication); a value that
+    /// is not an object at all is kept under the name "".
+    pub unknown: Vec<(String, Value)>,
     pub warnings: Vec<String>,
 }
 
@@ -286,35 +289,49 @@ fn allowed_types(name: &str) -> Option<&'static [&'static str]> {
 pub fn normalise(raw: Value) -> Event {
     let mut warnings = Vec::new();
     let mut fields = Map::new();
-    let Value::Object(obj) = &raw else {
-        return Event {
-            name: String::new(),
-            group: EventGroup::Unknown,
-            group_id: String::new(),
-            occurred_ms: None,
-            fields,
-            warnings: vec!["the event is not an object".into()],
-            raw,
-        };
+    let mut unknown = Vec::new();
+    let raw_text = raw.to_string();
+    let obj = match raw {
+        Value::Object(obj) => obj,
+        other => {
+            return Event {
+                name: String::new(),
+                group: EventGroup::Unknown,
+                group_id: String::new(),
+                occurred_ms: None,
+                fields,
+                warnings: vec!["the event is not an object".into()],
+                raw: raw_text,
+                unknown: vec![(String::new(), other)],
+            };
+        }
     };
-    for (k, v) in obj {
-        let k = k.as_str();
+    // The values are moved, not copied: this runs for every event of every request.
+    for (key, v) in obj {
+        let k = key.as_str();
         if STRING_FIELDS.contains(&k) {
-            match string_value(v) {
-                Some(s) => {
-                    fields.insert(k.to_owned(), Value::String(s));
+            match v {
+                Value::String(s) => {
+                    let s = if s.trim().len() == s.len() { s } else { s.trim().to_owned() };
+                    fields.insert(key, Value::String(s));
                 }
-                None if v.is_null() => {}
-                None => warnings.push(format!("field '{k}' is not a string")),
+                Value::Null => {}
+                other => match string_value(&other) {
+                    Some(s) => {
+                        fields.insert(key, Value::String(s));
+                    }
+                    None => warnings.push(format!("field '{k}' is not a string")),
+                },
             }
         } else if INTEGER_FIELDS.contains(&k) {
+            let v = &v;
             match decimal_text(v) {
                 Ok(None) => {}
                 Ok(Some(t)) => {
                     let (int, frac) = t.split_once('.').unwrap_or((&t, ""));
                     match (frac.bytes().all(|b| b == b'0'), i64::from_str(int)) {
                         (true, Ok(n)) => {
-                            fields.insert(k.to_owned(), Value::from(n));
+                            fields.insert(key, Value::from(n));
                         }
                         _ => warnings.push(format!("field '{k}' is not an integer: {v}")),
                     }
@@ -322,33 +339,36 @@ pub fn normalise(raw: Value) -> Event {
                 Err(()) => warnings.push(format!("field '{k}' is not a number: {v}")),
             }
         } else if MONEY_FIELDS.contains(&k) {
+            let v = &v;
             match decimal_text(v) {
                 Ok(None) => {}
                 Ok(Some(t)) => match Money::parse(trim_zeros_beyond(&t, 2)) {
                     Ok(m) => {
-                        fields.insert(k.to_owned(), number(&m.to_string()));
+                        fields.insert(key, number(&m.to_string()));
                     }
                     Err(e) => warnings.push(format!("field '{k}' is not an amount ({e}): {v}")),
                 },
                 Err(()) => warnings.push(format!("field '{k}' is not a number: {v}")),
             }
         } else if k == "quantity" {
+            let v = &v;
             match decimal_text(v) {
                 Ok(None) => {}
                 Ok(Some(t)) => match Quantity::parse(trim_zeros_beyond(&t, 3)) {
                     Ok(q) => {
-                        fields.insert(k.to_owned(), number(&q.format_fixed()));
+                        fields.insert(key, number(&q.format_fixed()));
                     }
                     Err(e) => warnings.push(format!("field 'quantity' is not a quantity ({e}): {v}")),
                 },
                 Err(()) => warnings.push(format!("field 'quantity' is not a number: {v}")),
             }
         } else if k == "dateTime" {
-            if let Some(s) = string_value(v) {
-                fields.insert(k.to_owned(), Value::String(s));
+            if let Some(s) = string_value(&v) {
+                fields.insert(key, Value::String(s));
             }
         } else {
             warnings.push(format!("unknown field '{k}'"));
+            unknown.push((key, v));
         }
     }
     let text = |f: &Map<String, Value>, k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -398,13 +418,13 @@ pub fn normalise(raw: Value) -> Event {
             ms
         }
     };
-    Event { group: EventGroup::of(&name), name, group_id, occurred_ms, fields, raw, warnings }
+    Event { group: EventGroup::of(&name), name, group_id, occurred_ms, fields, raw: raw_text, unknown, warnings }
 }
 
 impl Event {
     /// The deduplication key (EVT-39): SHA-256 over the envelope and the canonical event —
     /// normalised fields (EVT-35, EVT-36), `dateTime` as a UTC instant, unknown fields as sent —
-    /// truncated to 128 bits, as 32 lower-case hex digits.
+    /// truncated to 128 bits; as lower-case hex after 16 hex digits of the occurrence instant.
     pub fn dedup_key(&self, envelope: &Envelope) -> String {
         use sha2::Digest;
         let date_time = self.occurred_ms.map(Value::from);
@@ -419,15 +439,8 @@ impl Event {
         if let (Some(t), false) = (&date_time, self.fields.contains_key("dateTime")) {
             parts.push(("dateTime", t));
         }
-        match &self.raw {
-            Value::Object(raw) => {
-                for (k, v) in raw {
-                    if !self.fields.contains_key(k) && !is_known_field(k) {
-                        parts.push((k, v));
-                    }
-                }
-            }
-            other => parts.push(("", other)),
+        for (k, v) in &self.unknown {
+            parts.push((k, v));
         }
         parts.sort_by(|a, b| a.0.cmp(b.0));
         let mut h = sha2::Sha256::new();
@@ -448,8 +461,12 @@ impl Event {
             h.update(buf.len().to_le_bytes());
             h.update(&buf);
         }
-        // 128 bits are plenty against accidental collisions and halve the unique index.
-        hex::encode(&h.finalize()[..16])
+        // The occurrence instant first, so keys of new events land at the end of the unique
+        // index instead of all over it (the hash already covers `dateTime`, so equality is
+        // unchanged; events without a readable one share the prefix 0). 128 bits of hash are
+        // plenty against accidental collisions.
+        let order = self.occurred_ms.map_or(0, |ms| (ms as u64) ^ (1 << 63));
+        format!("{order:016x}{}", hex::encode(&h.finalize()[..16]))
     }
 
     /// A normalised string field, or "".
@@ -458,20 +475,17 @@ impl Event {
     }
 }
 
-fn is_known_field(k: &str) -> bool {
-    STRING_FIELDS.contains(&k) || INTEGER_FIELDS.contains(&k) || MONEY_FIELDS.contains(&k) || k == "quantity" || k == "dateTime"
-}
 
 /// A decimal number's text with trailing fractional zeros removed, so equal decimals hash alike;
 /// `None` for anything that is not a plain decimal number.
-fn canonical_number(v: &Value) -> Option<String> {
+fn canonical_number(v: &Value) -> Option<&str> {
     let Value::Number(n) = v else { return None };
-    let t = n.to_string();
+    let t = n.as_str();
     if !t.contains('.') || t.contains(['e', 'E']) {
         return Some(t);
     }
     let t = t.trim_end_matches('0').trim_end_matches('.');
-    Some(if t == "-0" { "0".to_owned() } else { t.to_owned() })
+    Some(if t == "-0" { "0" } else { t })
 }
 
 #[cfg(test)]
