@@ -582,3 +582,15 @@ async fn a_stalled_stream_reader_does_not_hold_up_the_collector() {
     drop(stalled);
     app.stop().await;
 }
+
+/// EVT-8, EVT-38: when the events cannot be stored, the answer is `503` ERROR (the POS keeps
+/// them and retries), never `200`.
+#[tokio::test]
+async fn store_unavailable_is_answered_503() {
+    let app = demo_app().await;
+    app.core.store.close().await;
+    let r = app.client.post_events_raw(TV_E1).await.unwrap();
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body["status"], "ERROR");
+    assert!(!r.body["code"].as_str().unwrap().is_empty());
+}
