@@ -87,8 +87,10 @@ async fn kill_during_ingest(store: Vec<String>) {
         let mut server = Server::start(port, &store);
         server.wait_healthy().await;
         let client = server.client.clone();
+        let (first_ack, got_ack) = tokio::sync::oneshot::channel::<()>();
         let writer = tokio::spawn(async move {
             let mut done = Vec::new();
+            let mut first_ack = Some(first_ack);
             let mut n = next;
             loop {
                 let inflight: Vec<_> = (n..n + 4)
@@ -99,7 +101,12 @@ async fn kill_during_ingest(store: Vec<String>) {
                     .collect();
                 for t in inflight {
                     match t.await.unwrap() {
-                        Ok(r) if r.status == StatusCode::OK => done.push(r.body["code"].as_str().unwrap().to_owned()),
+                        Ok(r) if r.status == StatusCode::OK => {
+                            done.push(r.body["code"].as_str().unwrap().to_owned());
+                            if let Some(tx) = first_ack.take() {
+                                let _ = tx.send(());
+                            }
+                        }
                         Ok(r) => panic!("unexpected answer {}: {}", r.status, r.body),
                         Err(_) => return (done, n + 4),
                     }
@@ -107,7 +114,9 @@ async fn kill_during_ingest(store: Vec<String>) {
                 n += 4;
             }
         });
-        tokio::time::sleep(Duration::from_millis(100 + seed.wrapping_mul(round + 3) % 400)).await;
+        // Kill at a seeded moment once ingest is under way (a slow machine still gets there).
+        tokio::time::timeout(Duration::from_secs(30), got_ack).await.expect("a first batch acknowledged").unwrap();
+        tokio::time::sleep(Duration::from_millis(seed.wrapping_mul(round + 3) % 400)).await;
         server.kill9();
         let (done, upto) = writer.await.unwrap();
         acknowledged.extend(done);
