@@ -26,6 +26,8 @@ pub struct ApiState {
     pub core: Core,
     /// Bearer token of the admin API.
     pub admin_token: Arc<str>,
+    /// Live feed of stored Frontol events (`/api/events/stream`).
+    pub events: events::Live,
 }
 
 /// The main listener's router: health, admin API, faces; with request metrics when given.

@@ -6,6 +6,7 @@
 
 pub mod atol;
 mod fiscal;
+mod events;
 
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -76,7 +77,7 @@ impl Kassa {
         self.http.request(method, format!("{}{path}", self.base))
     }
 
-    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.request(method, &format!("/api{path}"));
         match &self.admin_token {
             Some(t) => req.bearer_auth(t),

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod demo;
 pub mod ids;
 pub mod fiscal;
+pub mod events;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -71,5 +72,9 @@ impl Core {
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {
         provisioning::Provisioning { core: self }
+    }
+
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events { core: self }
     }
 }

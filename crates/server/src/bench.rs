@@ -25,6 +25,8 @@ pub enum Scenario {
     AtolSell,
     /// Fiscalization in process on a temporary SQLite store (`--registers N`); no server needed.
     Fiscal,
+    /// POST /frontol/events: batches of 500 distinct events, durable (see `bench_events`).
+    Events,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -66,6 +68,14 @@ impl Scenario {
     async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
         Ok(match self {
             Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
+            // The events scenario varies its bodies (`bench_events`); this fixed shot is its ceiling probe.
+            Scenario::Events => Shot {
+                method: Method::POST,
+                path: "/frontol/events".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(br#"{"organization":"o","businessUnit":"b","workPlace":"w","events":[]}"#)),
+                unique: None,
+            },
             Scenario::AtolSell => {
                 let answer = post_json(addr, "/possystem/v3/getToken", r#"{"login":"netletest","pass":"v2AfscRjr"}"#).await?;
                 let token = answer["token"].as_str().filter(|t| !t.is_empty()).with_context(|| {
@@ -249,6 +259,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         return crate::bench_fiscal::run(&args).await;
     }
     let addr = loopback_addr(&args.url)?;
+    if let Scenario::Events = args.scenario {
+        return crate::bench_events::run(addr, &args).await;
+    }
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
     if !healthcheck(&args.url).await {
         bail!("no Kassa server answers {}/healthz: start one with `kassa serve` first", args.url.trim_end_matches('/'));

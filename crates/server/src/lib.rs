@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod bench_fiscal;
+pub mod bench_events;
 pub mod config;
 pub mod telemetry;
 
@@ -141,7 +142,7 @@ impl Application {
         Ok(Self {
             listener,
             metrics_listener,
-            state: ApiState { core, admin_token },
+            state: ApiState { core, admin_token, events: Default::default() },
             metrics,
             shutdown: CancellationToken::new(),
             demo: s.demo,

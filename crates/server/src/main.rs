@@ -30,6 +30,9 @@ enum Command {
     },
     /// Drive a running server with load and compare with this machine's HTTP ceiling.
     Bench(bench::BenchArgs),
+    /// Simulate a Frontol cash desk: make sales and send their events (frontol-events.md)
+    /// through a durable outbox queue, for demos and load.
+    Pos(kassa_pos::PosArgs),
     /// Exit 0 when the server at URL answers /healthz (for container health checks).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -100,6 +103,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => {
             runtime()?.block_on(bench::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pos(args) => {
+            telemetry::init(kassa::config::LogFormat::Text, "warn")?;
+            runtime()?.block_on(kassa_pos::run(args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url } => {

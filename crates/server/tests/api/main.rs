@@ -206,6 +206,15 @@ async fn openapi_documents_every_admin_route() {
             } else if method == "put" {
                 req = req.json(&tenant_json("demo"));
             }
+            if path == "/events/rules/{id}" && method == "put" {
+                req = req.json(&serde_json::json!({"rules": {"payment_cancelled": true}}));
+            }
+            if path == "/events/stream" {
+                // An endless SSE response: check the status only.
+                let resp = req.send().await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK, "documented route {method} {path} answers");
+                continue;
+            }
             let r = app.client.send(req).await.unwrap();
             assert_eq!(r.status, StatusCode::OK, "documented route {method} {path} answers");
         }
@@ -216,6 +225,10 @@ async fn openapi_documents_every_admin_route() {
         [
             "get /atol/callbacks",
             "get /atol/documents",
+            "get /events",
+            "get /events/groups/{id}",
+            "get /events/rules/{id}",
+            "get /events/stream",
             "get /fiscal/verify",
             "get /ofd",
             "get /openapi.json",
@@ -224,6 +237,7 @@ async fn openapi_documents_every_admin_route() {
             "get /tenants",
             "get /tenants/{id}",
             "post /registers/{register_id}/documents",
+            "put /events/rules/{id}",
             "put /ofd/mode",
             "put /registers/{register_id}/faults",
             "put /tenants/{id}",
