@@ -9,3 +9,4 @@
 //! passed in by the caller.
 
 pub mod provisioning;
+pub mod loyalty;
