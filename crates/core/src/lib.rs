@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod loyalty;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -21,11 +22,22 @@ use std::sync::Arc;
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Settings of the loyalty engine (issue 5).
+    pub loyalty: Arc<loyalty::Settings>,
 }
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, loyalty: Arc::new(loyalty::Settings::default()) }
+    }
+
+    pub fn with_loyalty(mut self, settings: loyalty::Settings) -> Self {
+        self.loyalty = Arc::new(settings);
+        self
+    }
+
+    pub fn loyalty(&self) -> loyalty::Loyalty<'_> {
+        loyalty::Loyalty { core: self }
     }
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {
