@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod notify;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -78,11 +79,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let s = &config.server;
         let (store, data_lock) = open_store(s).await?;
-        let core = Core::new(store, Arc::new(SystemClock));
+        let core = Core::new(store, Arc::new(SystemClock)).with_loyalty(loyalty_settings(&config.loyalty));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
             provisioning.apply(&kassa_core::demo::tenant()).await.context("cannot provision the demo tenant")?;
+            core.loyalty().seed_demo().await.context("cannot provision the demo loyalty client")?;
         }
         let admin_token: Arc<str> = match &s.admin_token {
             Some(t) => t.as_str().into(),
@@ -141,6 +143,7 @@ impl Application {
     /// Serves until the shutdown token is cancelled, then closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = self.state.core.store.clone();
+        let core = self.state.core.clone();
         let router = kassa_api::router(self.state, self.metrics.clone());
         let stop = self.shutdown.clone();
         let metrics_task = match (self.metrics_listener, self.metrics) {
@@ -152,8 +155,14 @@ impl Application {
             }
             _ => None,
         };
+        let hold_expiry = kassa_workers::spawn(
+            kassa_workers::loyalty::HoldExpiry { core },
+            kassa_workers::Pacing { idle: std::time::Duration::from_secs(60), ..Default::default() },
+            stop.clone(),
+        );
         let served = axum::serve(self.listener, router).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
         stop.cancel();
+        let _ = hold_expiry.await;
         if let Some(t) = metrics_task {
             t.await.context("metrics listener task")?.context("metrics listener")?;
         }
@@ -162,6 +171,18 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The loyalty engine's settings from `[loyalty]`.
+fn loyalty_settings(c: &config::LoyaltyConfig) -> kassa_core::loyalty::Settings {
+    let mut s = kassa_core::loyalty::Settings {
+        hold_horizon_ms: i64::from(c.hold_horizon_hours) * 3_600_000,
+        ..Default::default()
+    };
+    if let Some(url) = &c.sms_webhook_url {
+        s.notifier = Arc::new(notify::Webhook { url: url.clone() });
+    }
+    s
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

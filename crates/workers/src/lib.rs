@@ -8,6 +8,8 @@
 //!
 //! May depend on the core and the store ports; never on axum or a concrete store.
 
+pub mod loyalty;
+
 use async_trait::async_trait;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -243,6 +243,17 @@ impl Loyalty<'_> {
         }
     }
 
+    /// Provisions the demo client with its opening balance, once (crates/core/src/demo.rs).
+    pub async fn seed_demo(&self) -> Result<(), StoreError> {
+        let c = crate::demo::loyalty_client();
+        let tenant = crate::demo::TENANT_ID;
+        if self.client_state(tenant, &c.id).await?.is_none() {
+            self.put_client(tenant, &c).await?;
+            self.adjust(tenant, &c.id, crate::demo::LOYALTY_OPENING_BALANCE, "demo opening balance").await?;
+        }
+        Ok(())
+    }
+
     // ---- admin ----
 
     pub async fn put_client(&self, tenant: &str, client: &ClientRow) -> Result<bool, StoreError> {
