@@ -21,7 +21,8 @@ async fn demo_app() -> TestApp {
     spawn_app_with(config).await
 }
 
-/// POSTs `body` byte for byte, signed with `key` when given (LOY-12).
+/// POSTs `body` byte for byte, signed with `key` when given (LOY-12), with the headers the POS
+/// sends (LOY-3), `Expect: 100-continue` included (LOY-4).
 async fn post(app: &TestApp, path: &str, body: &str, key: Option<&str>) -> (StatusCode, Value) {
     let mut req = app
         .client
@@ -86,14 +87,15 @@ async fn tv_l2_to_l5_frontol_auth_loy_12_to_16() {
         }
         app.client.send(req)
     };
-    // TV-L2: authorised; card 123 is unknown → code 4, not 403.
+    // TV-L2: authorised; card 123 is unknown → code 4, not 403 (LOY-57: a calculate error only
+    // for an unknown or blocked client).
     let r = send(AUTH_BODY.into(), Some(auth("24da9926bd1afa6c523cd4e011f66137"))).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["code"], 4);
     // TV-L3: hex case does not matter.
     let r = send(AUTH_BODY.into(), Some(auth("24DA9926BD1AFA6C523CD4E011F66137"))).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
-    // TV-L4: one trailing space more → 403 with the LOY-16 body.
+    // TV-L4: one trailing space more → 403 with the LOY-16 body (LOY-14: mismatch → 403).
     let r = send(format!("{AUTH_BODY} "), Some(auth("24da9926bd1afa6c523cd4e011f66137"))).await.unwrap();
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.body, json!({"code": 9, "error": "Ошибка авторизации"}));
@@ -125,6 +127,9 @@ async fn tv_l6_server_without_key_accepts_any_header_loy_16() {
     let r = app.client.send(req).await.unwrap();
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["code"], 4, "processed: the card is unknown to this tenant");
+    // LOY-15: a POS without a key sends no Authorization at all.
+    let r = app.client.send(app.client.request(Method::POST, "/frontol/document").body(AUTH_BODY)).await.unwrap();
+    assert_eq!((r.status, r.body["code"].clone()), (StatusCode::OK, json!(4)));
     app.stop().await;
 }
 
@@ -149,6 +154,7 @@ async fn tv_l7_to_l17_document_life_cycle() {
     .unwrap();
     assert_eq!(v["document"]["positions"], expected);
     assert_eq!(v["client"]["availableAmount"].to_string(), "1000.00");
+    // LOY-60: the contacts for the e-receipt; LOY-46: availableAmount ≤ the room (1509.22).
     assert_eq!(v["client"]["mobilePhone"], "+79211022546");
     assert_eq!(v["client"]["email"], "sobaka@gmail.com");
     assert!(v["client"].get("validationCode").is_none(), "card prechecks need no code");
@@ -157,7 +163,8 @@ async fn tv_l7_to_l17_document_life_cycle() {
     assert_eq!(doc(&app, CALC).await, v);
     assert_eq!(account(&app).await["balance"].to_string(), "1000.00");
 
-    // TV-L10: bonus payment with an exact distribution (LOY-49, LOY-83).
+    // TV-L10: bonus payment with an exact distribution (LOY-49, LOY-83); every part within the
+    // room above the floor, so the POS applies it (LOY-32, LOY-62).
     let paid = doc(&app, PAY).await;
     assert_eq!(paid["code"], 0, "{paid}");
     let parts = paid["document"]["positions"].as_array().unwrap();
@@ -169,11 +176,13 @@ async fn tv_l7_to_l17_document_life_cycle() {
         assert!(p["paidAmount"].as_f64().unwrap() <= cap, "{p}");
     }
     assert_eq!(account(&app).await["held"].to_string(), "600.00");
-    // TV-L11: replay with a new dateTime → same body, still one reservation (LOY-81).
+    // TV-L11: replay with a new dateTime → same body, still one reservation (LOY-81; the cashier's
+    // resend after a lost response, LOY-30, LOY-63).
     let again = doc(&app, &with(PAY, "2017-10-09T18:31:42.201+0300", "2017-10-09T18:35:00.000+0300")).await;
     assert_eq!(again, paid);
     assert_eq!(account(&app).await["held"].to_string(), "600.00");
-    // TV-L12: more than available → 5, no reservation; fiscal mode → 3 (LOY-50).
+    // TV-L12: more than available → 5, no reservation; fiscal mode → 3 (LOY-50). The server
+    // enforces its limits itself (LOY-31); a failed payByBonus leaves nothing behind (LOY-64).
     let v = doc(&app, &with(PAY, "\"amount\": 600.00", "\"amount\": 5000.00")).await;
     assert_eq!(v["code"], 5);
     assert_eq!(v.as_object().unwrap().len(), 2, "LOY-19: code and error only");
@@ -181,15 +190,16 @@ async fn tv_l7_to_l17_document_life_cycle() {
     assert_eq!(v["code"], 3);
     assert_eq!(account(&app).await["held"].to_string(), "600.00");
 
-    // TV-L13: cancel by uid (LOY-82): done, replay, unknown uid.
+    // TV-L13: cancel by uid before the confirm (LOY-33, LOY-82): done, replay, unknown uid.
     let cancel = with(CANCEL, "947277c5-04d5-4ef4-9150-385214b42367", SALE_UID);
     assert_eq!(doc(&app, &cancel).await["code"], 0);
     assert_eq!(account(&app).await["held"].to_string(), "0.00");
     assert_eq!(doc(&app, &cancel).await["code"], 0);
     assert_eq!(doc(&app, CANCEL).await["code"], 6);
 
-    // TV-L14: confirm after the cancel: the 600.00 is debited without a reservation, flagged
-    // (LOY-83); accrual 5 % of 3421.00 fiscal = 171.05.
+    // TV-L14: confirm after the cancel (a cancel whose answer the POS lost, LOY-66): the 600.00
+    // is debited without a reservation, flagged (LOY-83); accrual 5 % of the fiscal payments
+    // 3421.00 = 171.05 — discardedAmount is not a discount (LOY-51, LOY-52).
     let confirmed = doc(&app, CONFIRM).await;
     assert_eq!(confirmed["code"], 0, "{confirmed}");
     assert!(confirmed["printingInformation"][0].is_array(), "LOY-40: nested slips");
@@ -205,9 +215,13 @@ async fn tv_l7_to_l17_document_life_cycle() {
     assert_eq!(account(&app).await["balance"].to_string(), "571.05");
     let conflict = doc(&app, &with(CONFIRM, "\"totalAmount\": 512.40", "\"totalAmount\": 500.00")).await;
     assert_eq!(conflict["code"], 6);
+    // LOY-34, LOY-55, LOY-56: an error answer ends the POS's attempts, so it is stored, flagged.
+    let flagged = admin(&app, Method::GET, &format!("/audit?flagged=true&uid={SALE_UID}"), None).await;
+    assert_eq!(flagged[0]["code"], 6);
+    assert!(flagged[0]["request"].as_str().unwrap().contains("500.00"));
     assert_eq!(doc(&app, &cancel).await["code"], 6);
 
-    // TV-L16: a confirm without any earlier request (LOY-58).
+    // TV-L16: a confirm without any earlier request (LOY-58; the precheck failed, LOY-28).
     let lone = with(with(CONFIRM, SALE_UID, "11111111-2222-3333-4444-555555555555").as_str(), "\"type\": \"bonus\"", "\"type\": \"other\"");
     let v = doc(&app, &lone).await;
     assert_eq!(v["code"], 0, "{v}");
@@ -223,6 +237,7 @@ async fn tv_l7_to_l17_document_life_cycle() {
     assert_eq!(doc(&app, &pending).await["code"], 0);
     let docs = admin(&app, Method::GET, "/documents", None).await;
     assert!(docs.as_array().unwrap().iter().any(|d| d["state"] == "pending" && d["reference_uid"] == "aaaaaaaa-0000-0000-0000-000000000000"));
+    // LOY-22, LOY-23: refunds only confirm.
     let wrong = with(REFUND, "\"action\": \"confirm\"", "\"action\": \"calculate\"");
     assert_eq!(doc(&app, &wrong).await["code"], 3);
     assert_balanced(&app).await;
@@ -235,6 +250,8 @@ async fn tv_l9_phone_precheck_carries_the_same_code_loy_69() {
     let phone = with(CALC, &format!("\"card\": \"{CARD}\""), "\"mobilePhone\": \"+79211022546\"");
     let a = doc(&app, &phone).await;
     assert_eq!(a["code"], 0, "{a}");
+    // LOY-68: the code makes the POS ask for it; LOY-70: the contacts come with the answer.
+    assert_eq!(a["client"]["email"], "sobaka@gmail.com");
     let code = a["client"]["validationCode"].as_str().unwrap().to_owned();
     assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
     let b = doc(&app, &phone).await;
@@ -247,10 +264,15 @@ async fn tv_l18_client_request_and_tv_l19_canonical_slips_loy_71_loy_72() {
     let app = demo_app().await;
     let (status, v) = post(&app, "/frontol/client", CLIENT, Some(KEY)).await;
     assert_eq!((status, v["code"].clone()), (StatusCode::OK, json!(0)));
+    // LOY-71: the balance travels in the cashier text and the slip; LOY-41: blocks end with a
+    // line break because the POS joins them without a separator.
     assert!(v["cashierInformation"][0]["text"].as_str().unwrap().contains("1000.00"), "{v}");
-    // TV-L19 / LOY-40: an array of slips, each an array of typed elements.
+    assert!(v["cashierInformation"].as_array().unwrap().iter().all(|b| b["text"].as_str().unwrap().ends_with('\n')));
+    // TV-L19 / LOY-40: an array of slips (LOY-36), each an array of elements with an explicit
+    // `type` (LOY-37, LOY-39).
     let slips = v["printingInformation"].as_array().unwrap();
     assert!(slips.iter().all(|s| s.as_array().is_some_and(|e| e.iter().all(|e| e["type"].is_string()))), "{v}");
+    // LOY-72: an unknown client → code 4.
     let (_, v) = post(&app, "/frontol/client", &with(CLIENT, CARD, "0000"), Some(KEY)).await;
     assert_eq!(v["code"], 4);
     assert!(v["error"].is_string());
@@ -268,6 +290,7 @@ async fn tv_l20_parsing_and_routing_loy_2_loy_8_loy_85_loy_86() {
     assert_eq!(audit[0]["code"], 2);
     let (_, v) = post(&app, "/frontol/document", &with(CALC, "\"calculate\"", "\"foo\""), Some(KEY)).await;
     assert_eq!(v["code"], 3);
+    // LOY-1, LOY-8: POST only; other methods 405, unknown paths 404.
     let r = app.client.send(app.client.request(Method::GET, "/frontol/document")).await.unwrap();
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     let r = app.client.send(app.client.request(Method::POST, "/unknown").body("{}")).await.unwrap();
@@ -276,7 +299,7 @@ async fn tv_l20_parsing_and_routing_loy_2_loy_8_loy_85_loy_86() {
     let quoted = with(CALC, "\"index\": 1,", "\"index\": \" 1\",");
     let v = doc(&app, &quoted).await;
     assert_eq!(v["document"]["positions"][0]["index"], 1);
-    // Content type of every answer (LOY-6).
+    // Content type of every answer (LOY-6); success is 200 with code 0 only (LOY-7).
     let r = reqwest::Client::new().post(app.url("/frontol/document")).body("{").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
@@ -312,6 +335,7 @@ async fn bad_input_gets_protocol_codes_never_500_loy_11_loy_25() {
 
 #[tokio::test]
 async fn refund_before_its_sale_is_reconciled_when_the_sale_arrives_loy_73_loy_76() {
+    // LOY-73, LOY-76: a refund may arrive before its sale; it waits and is reconciled.
     let app = demo_app().await;
     // Half of position 1 refunded before the sale's confirm arrives from the offline queue.
     let partial = with(REFUND, "\"quantity\": 2.000,\n            \"totalAmount\": 2909.12", "\"quantity\": 1.000,\n            \"totalAmount\": 1454.56");
@@ -339,7 +363,8 @@ async fn tenants_are_chosen_by_key_or_prefix_and_isolated_loy_16() {
     assert_eq!((status, v["code"].clone()), (StatusCode::OK, json!(4)));
     let (status, _) = post(&app, "/frontol/client", CLIENT, Some("wrong")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    // The per-tenant prefix restricts the choice to that tenant.
+    // The per-tenant prefix restricts the choice to that tenant (LOY-2: a path prefix in the
+    // configured server URL, routed on the last segment).
     let (status, v) = post(&app, "/frontol/t/demo/client", CLIENT, Some(KEY)).await;
     assert_eq!((status, v["code"].clone()), (StatusCode::OK, json!(0)));
     let (status, _) = post(&app, "/frontol/t/other/client", CLIENT, Some(KEY)).await;
@@ -462,4 +487,119 @@ fn random_action_sequences_keep_the_ledger_balanced() {
         })
         .unwrap();
     rt.block_on(app.stop());
+}
+
+#[tokio::test]
+async fn expect_100_continue_is_honoured_loy_4() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = demo_app().await;
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /frontol/client HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nAccept: application/json\r\nContent-Type: application/json\r\nCache-Control: no-cache\r\nAuthorization: FrontolAuth {}\r\nContent-Length: {}\r\n\r\n",
+        token(KEY, CLIENT.as_bytes()),
+        CLIENT.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // LOY-4: the server invites the body (never 417) before the client sends it.
+    let mut buf = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut buf)).await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100 Continue"), "{}", String::from_utf8_lossy(&buf[..n]));
+    tcp.write_all(CLIENT.as_bytes()).await.unwrap();
+    let mut rest = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut rest)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&rest[..n]);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn content_type_variants_and_unknown_headers_are_accepted_loy_5() {
+    let app = demo_app().await;
+    for ct in [Some("application/json"), Some("application/json; charset=utf-8"), Some("text/plain"), None] {
+        let mut req = app.client.request(Method::POST, "/frontol/client").body(CLIENT).header("X-Unknown", "1");
+        req = req.header("Authorization", format!("FrontolAuth {}", token(KEY, CLIENT.as_bytes())));
+        if let Some(ct) = ct {
+            req = req.header("Content-Type", ct);
+        }
+        let r = app.client.send(req).await.unwrap();
+        assert_eq!((r.status, r.body["code"].clone()), (StatusCode::OK, json!(0)), "{ct:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unstorable_confirm_is_not_answered_loy_10() {
+    let app = demo_app().await;
+    app.core.store.close().await;
+    // LOY-10: no answer at all for a confirm, so the POS queues it; never code 0.
+    let req = app
+        .client
+        .request(Method::POST, "/frontol/document")
+        .header("Authorization", format!("FrontolAuth {}", token(KEY, CONFIRM.as_bytes())))
+        .body(CONFIRM);
+    match app.client.send(req).await {
+        Err(_) => {}
+        Ok(r) => panic!("a confirm that was not stored got an answer: {} {}", r.status, r.body),
+    }
+    // LOY-9: other requests get a server error with a text.
+    let r = reqwest::Client::new()
+        .post(app.url("/frontol/client"))
+        .header("Authorization", format!("FrontolAuth {}", token(KEY, CLIENT.as_bytes())))
+        .body(CLIENT)
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert_ne!(v["code"], 0);
+    }
+}
+
+#[tokio::test]
+async fn date_time_forms_and_unknown_fields_are_accepted_loy_18_loy_24() {
+    let app = demo_app().await;
+    // LOY-18: ±hh:mm, ±hhmm, Z, no offset, far past and future are all accepted.
+    for dt in ["2018-07-16T10:18:44.955+03:00", "2017-10-09T18:31:42.201+0300", "2017-10-09T18:31:42Z", "2017-10-09T18:31:42", "1990-01-01T00:00:00+03:00", "2099-01-01T00:00:00+03:00"] {
+        let v = doc(&app, &with(CALC, "2017-10-09T18:31:42.201+0300", dt)).await;
+        assert_eq!(v["code"], 0, "{dt}: {v}");
+    }
+    // LOY-24: unknown fields are ignored.
+    let v = doc(&app, &with(CALC, "\"action\": \"calculate\",", "\"action\": \"calculate\", \"futureField\": {\"x\": [1]},")).await;
+    assert_eq!(v["code"], 0);
+    // LOY-43: totals that do not follow the previous stage are not rejected.
+    let v = doc(&app, &with(PAY, "\"totalAmount\": 3500.00", "\"totalAmount\": 3400.00")).await;
+    assert_eq!(v["code"], 0, "{v}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_phone_identifies_the_client_through_the_document_loy_67() {
+    let app = demo_app().await;
+    let phone = |b: &str| with(b, &format!("\"card\": \"{CARD}\""), "\"mobilePhone\": \"+79211022546\"");
+    assert_eq!(doc(&app, &phone(CALC)).await["code"], 0);
+    assert_eq!(doc(&app, &phone(PAY)).await["code"], 0);
+    assert_eq!(doc(&app, &phone(CONFIRM)).await["code"], 0);
+    let acc = account(&app).await;
+    assert_eq!((acc["balance"].to_string(), acc["held"].to_string()), ("571.05".to_owned(), "0.00".to_owned()), "captured, accrued");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_late_confirm_from_the_offline_queue_settles_once_loy_54_loy_74_loy_75() {
+    let app = demo_app().await;
+    assert_eq!(doc(&app, PAY).await["code"], 0);
+    // LOY-54, LOY-74: the confirm arrives a day later (new dateTime), and is resent again when
+    // the POS did not see the answer; LOY-75: only confirms are queued.
+    let late = with(CONFIRM, "2017-10-09T18:31:42.201+0300", "2017-10-10T18:31:42.201+0300");
+    let first = doc(&app, &late).await;
+    assert_eq!(first["code"], 0);
+    let again = doc(&app, &with(CONFIRM, "2017-10-09T18:31:42.201+0300", "2017-10-10T20:00:00.000+0300")).await;
+    assert_eq!(again, first);
+    let acc = account(&app).await;
+    assert_eq!((acc["balance"].to_string(), acc["held"].to_string()), ("571.05".to_owned(), "0.00".to_owned()));
+    let entries = admin(&app, Method::GET, "/entries?client=demo-client", None).await;
+    let kinds: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["accrual", "capture", "hold", "adjustment"], "one capture, one accrual");
+    assert_balanced(&app).await;
+    app.stop().await;
 }
