@@ -514,6 +514,7 @@ async fn expect_100_continue_is_honoured_loy_4() {
 
 #[tokio::test]
 async fn content_type_variants_and_unknown_headers_are_accepted_loy_5() {
+    // LOY-5: with or without charset, another or no Content-Type, unknown headers ignored.
     let app = demo_app().await;
     for ct in [Some("application/json"), Some("application/json; charset=utf-8"), Some("text/plain"), None] {
         let mut req = app.client.request(Method::POST, "/frontol/client").body(CLIENT).header("X-Unknown", "1");
@@ -574,6 +575,7 @@ async fn date_time_forms_and_unknown_fields_are_accepted_loy_18_loy_24() {
 
 #[tokio::test]
 async fn the_phone_identifies_the_client_through_the_document_loy_67() {
+    // LOY-67: calculate, payByBonus and confirm identified by mobilePhone alone.
     let app = demo_app().await;
     let phone = |b: &str| with(b, &format!("\"card\": \"{CARD}\""), "\"mobilePhone\": \"+79211022546\"");
     assert_eq!(doc(&app, &phone(CALC)).await["code"], 0);
