@@ -20,6 +20,12 @@ pub const MAX_SECONDS: u64 = 300;
 pub enum Scenario {
     /// GET /healthz.
     Healthz,
+    /// POST /frontol/document `calculate` (the spec's precheck, demo card, signed): rules, a
+    /// snapshot read and the durable audit record of every request (LOY-56).
+    LoyaltyCalculate,
+    /// POST /frontol/document `confirm` of a new sale per request (demo card, signed): accrual
+    /// entry, document and audit record in one durable commit.
+    LoyaltyConfirm,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -46,14 +52,60 @@ pub struct Shot {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
+    /// Each request replaces `{seq}` in the body with a number unique in this process.
+    pub unique: bool,
+    /// Sign each body with this Frontol access key (`Authorization: FrontolAuth md5(key ‖ body)`).
+    pub frontol_key: Option<&'static str>,
 }
 
 impl Scenario {
     fn shot(self) -> Shot {
         match self {
-            Scenario::Healthz => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None },
+            Scenario::Healthz => {
+                Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: false, frontol_key: None }
+            }
+            Scenario::LoyaltyCalculate => Shot {
+                method: Method::POST,
+                path: "/frontol/document".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(LOYALTY_CALCULATE.as_bytes())),
+                unique: true,
+                frontol_key: Some("password"),
+            },
+            Scenario::LoyaltyConfirm => Shot {
+                method: Method::POST,
+                path: "/frontol/document".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(LOYALTY_CONFIRM.as_bytes())),
+                unique: true,
+                frontol_key: Some("password"),
+            },
         }
     }
+}
+
+/// The spec's EX-CALC-REQ for the demo card, with a unique `uid`.
+const LOYALTY_CALCULATE: &str = r#"{"action":"calculate","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","businessUnit":"Магазин на ул. Ленина","workPlace":"POS 12","client":{"card":"9070000000001000"},"number":12346,"shift":23,"uid":"bench-calc-{seq}","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радиоуправляемый Квадрокоптер","price":2500.00,"minimumPrice":1000.00,"quantity":2.000,"totalAmount":4000.00},{"index":2,"id":"aa234","text":"Ваф. трубочки Вереск крем-брюле 200г на фруктозе","price":54.20,"minimumPrice":0.00,"quantity":2.000,"totalAmount":100.00},{"index":3,"id":"70259","text":"Колбаса Майкопская с/к в/с ГОСТ Дмитровские колбасы","price":780.90,"minimumPrice":700.00,"quantity":0.732,"totalAmount":571.62}]}"#;
+
+/// The spec's EX-CONFIRM-REQ for the demo card without the bonus payment, a new sale each time.
+const LOYALTY_CONFIRM: &str = r#"{"action":"confirm","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","businessUnit":"Магазин на ул. Ленина","workPlace":"POS 12","client":{"card":"9070000000001000"},"number":12346,"shift":23,"uid":"bench-sale-{seq}","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радиоуправляемый Квадрокоптер","price":2500.00,"minimumPrice":1000.00,"quantity":2.000,"totalAmount":2909.12},{"index":2,"id":"aa234","text":"Ваф. трубочки Вереск крем-брюле 200г на фруктозе","price":54.20,"minimumPrice":0.00,"quantity":2.000,"totalAmount":0.00},{"index":3,"id":"70259","text":"Колбаса Майкопская с/к в/с ГОСТ Дмитровские колбасы","price":780.90,"minimumPrice":700.00,"quantity":0.732,"totalAmount":512.40}],"discardedAmount":0.52,"payments":[{"type":"other","mode":"nonFiscal","amount":600.00},{"type":"cash","mode":"fiscal","amount":3000.00},{"type":"creditCard","mode":"fiscal","amount":421.00}]}"#;
+
+/// Numbers for `{seq}`: unique per process run (time-based start, so reruns do not replay).
+static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The body and extra headers of one request of `shot`.
+fn materialise(shot: &Shot) -> (Bytes, Option<String>) {
+    let mut body = shot.body.clone().unwrap_or_default();
+    if shot.unique {
+        if SEQ.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(1);
+            let _ = SEQ.compare_exchange(0, start, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed);
+        }
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        body = Bytes::from(String::from_utf8_lossy(&body).replace("{seq}", &n.to_string()));
+    }
+    let auth = shot.frontol_key.map(|k| format!("FrontolAuth {}", kassa_domain::loyalty::auth::token(k, &body)));
+    (body, auth)
 }
 
 /// What one phase measured.
@@ -131,11 +183,19 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
         if shot.body.is_some() {
             req = req.header("content-type", "application/json");
         }
-        let req = req.body(Full::new(shot.body.clone().unwrap_or_default()))?;
+        let (body, auth) = materialise(&shot);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let req = req.body(Full::new(body))?;
         let good = match sender.send_request(req).await {
             Ok(resp) => {
                 let success = resp.status().is_success();
-                resp.into_body().collect().await.is_ok() && success
+                // A protocol answer with a non-zero `code` is a failure too (Frontol, LOY-7).
+                match resp.into_body().collect().await {
+                    Ok(b) => success && (shot.frontol_key.is_none() || is_code_zero(&b.to_bytes())),
+                    Err(_) => false,
+                }
             }
             Err(_) => false,
         };
@@ -152,6 +212,11 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
         }
     }
     Ok((ok, failed, latencies))
+}
+
+/// A JSON body whose `code` is absent or 0.
+fn is_code_zero(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).map(|v| v.get("code").is_none_or(|c| c == 0)).unwrap_or(true)
 }
 
 /// The ceiling: a minimal endpoint on the same stack that parses the same JSON body (when there
@@ -226,7 +291,7 @@ pub async fn healthcheck(url: &str) -> bool {
     }) else {
         return false;
     };
-    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None };
+    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: false, frontol_key: None };
     let probe = async {
         let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.ok()?;

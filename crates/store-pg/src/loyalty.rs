@@ -202,6 +202,24 @@ async fn commit(c: &impl GenericClient, tenant: &str, m: &Commit, now_ms: i64) -
             return Err(conflict(format!("client '{client}' changed meanwhile")));
         }
     }
+    for (uid, t) in &m.expect_absent {
+        if doc(c, tenant, uid, t).await?.is_some() {
+            return Err(conflict(format!("document {t} {uid} exists now")));
+        }
+    }
+    if let Some((sale, n)) = &m.expect_pending_refunds {
+        let count: i64 = query(
+            c,
+            "SELECT count(*) FROM loyalty_documents WHERE tenant_id = $1 AND reference_uid = $2
+             AND doc_type = 'refundReceipt' AND state = 'pending'",
+            &[&tenant, sale],
+        )
+        .await?[0]
+            .get(0);
+        if count != *n {
+            return Err(conflict(format!("pending refunds of {sale} changed")));
+        }
+    }
     for e in &m.entries {
         let (b, h) = e.effect();
         let n = exec(
@@ -244,19 +262,29 @@ async fn commit(c: &impl GenericClient, tenant: &str, m: &Commit, now_ms: i64) -
     }
     for d in &m.docs {
         let r = &d.row;
-        let sql = if d.insert {
-            "INSERT INTO loyalty_documents (tenant_id, uid, doc_type, client_id, fingerprint, state, reference_uid, response,
-             data, flagged, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+        let p: [&(dyn ToSql + Sync); 11] =
+            [&tenant, &r.uid, &r.doc_type, &r.client_id, &r.fingerprint, &r.state, &r.reference_uid, &r.response, &r.data, &r.flagged, &now_ms];
+        let n = if d.insert {
+            exec(
+                c,
+                "INSERT INTO loyalty_documents (tenant_id, uid, doc_type, client_id, fingerprint, state, reference_uid, response,
+                 data, flagged, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                &p,
+            )
+            .await?
         } else {
-            "UPDATE loyalty_documents SET client_id = $4, fingerprint = $5, state = $6, reference_uid = $7, response = $8,
-             data = $9, flagged = $10, updated_at = $11 WHERE tenant_id = $1 AND uid = $2 AND doc_type = $3"
+            let mut p = p.to_vec();
+            p.push(&d.expect_state);
+            p.push(&d.expect_data);
+            exec(
+                c,
+                "UPDATE loyalty_documents SET client_id = $4, fingerprint = $5, state = $6, reference_uid = $7, response = $8,
+                 data = $9, flagged = $10, updated_at = $11 WHERE tenant_id = $1 AND uid = $2 AND doc_type = $3
+                 AND ($12::TEXT IS NULL OR state = $12) AND ($13::TEXT IS NULL OR data = $13)",
+                &p,
+            )
+            .await?
         };
-        let n = exec(
-            c,
-            sql,
-            &[&tenant, &r.uid, &r.doc_type, &r.client_id, &r.fingerprint, &r.state, &r.reference_uid, &r.response, &r.data, &r.flagged, &now_ms],
-        )
-        .await?;
         if n != 1 {
             return Err(conflict(format!("document {} {} not written", r.doc_type, r.uid)));
         }

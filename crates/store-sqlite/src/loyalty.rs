@@ -217,6 +217,24 @@ fn commit(c: &Connection, tenant: &str, m: &Commit, now_ms: i64) -> StoreResult<
             return Err(conflict(format!("client '{client}' changed meanwhile")));
         }
     }
+    for (uid, t) in &m.expect_absent {
+        if doc(c, tenant, uid, t)?.is_some() {
+            return Err(conflict(format!("document {t} {uid} exists now")));
+        }
+    }
+    if let Some((sale, n)) = &m.expect_pending_refunds {
+        let count: i64 = c
+            .prepare_cached(
+                "SELECT count(*) FROM loyalty_documents WHERE tenant_id = ?1 AND reference_uid = ?2
+                 AND doc_type = 'refundReceipt' AND state = 'pending'",
+            )
+            .map_err(db_err)?
+            .query_row(params![tenant, sale], |r| r.get(0))
+            .map_err(db_err)?;
+        if count != *n {
+            return Err(conflict(format!("pending refunds of {sale} changed")));
+        }
+    }
     for e in &m.entries {
         let (b, h) = e.effect();
         let n = c
@@ -270,30 +288,28 @@ fn commit(c: &Connection, tenant: &str, m: &Commit, now_ms: i64) -> StoreResult<
     }
     for d in &m.docs {
         let r = &d.row;
-        let sql = if d.insert {
-            "INSERT INTO loyalty_documents (tenant_id, uid, doc_type, client_id, fingerprint, state, reference_uid, response,
-             data, flagged, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
-        } else {
-            "UPDATE loyalty_documents SET client_id = ?4, fingerprint = ?5, state = ?6, reference_uid = ?7, response = ?8,
-             data = ?9, flagged = ?10, updated_at = ?11 WHERE tenant_id = ?1 AND uid = ?2 AND doc_type = ?3"
-        };
-        let n = c
-            .prepare_cached(sql)
+        let base = params![tenant, r.uid, r.doc_type, r.client_id, r.fingerprint, r.state, r.reference_uid, r.response, r.data, r.flagged, now_ms];
+        let n = if d.insert {
+            c.prepare_cached(
+                "INSERT INTO loyalty_documents (tenant_id, uid, doc_type, client_id, fingerprint, state, reference_uid, response,
+                 data, flagged, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            )
             .map_err(db_err)?
-            .execute(params![
-                tenant,
-                r.uid,
-                r.doc_type,
-                r.client_id,
-                r.fingerprint,
-                r.state,
-                r.reference_uid,
-                r.response,
-                r.data,
-                r.flagged,
-                now_ms
-            ])
-            .map_err(db_err)?;
+            .execute(base)
+            .map_err(db_err)?
+        } else {
+            let mut p: Vec<&dyn rusqlite::ToSql> = base.to_vec();
+            p.push(&d.expect_state);
+            p.push(&d.expect_data);
+            c.prepare_cached(
+                "UPDATE loyalty_documents SET client_id = ?4, fingerprint = ?5, state = ?6, reference_uid = ?7, response = ?8,
+                 data = ?9, flagged = ?10, updated_at = ?11 WHERE tenant_id = ?1 AND uid = ?2 AND doc_type = ?3
+                 AND (?12 IS NULL OR state = ?12) AND (?13 IS NULL OR data = ?13)",
+            )
+            .map_err(db_err)?
+            .execute(p.as_slice())
+            .map_err(db_err)?
+        };
         if n != 1 {
             return Err(conflict(format!("document {} {} not written", r.doc_type, r.uid)));
         }

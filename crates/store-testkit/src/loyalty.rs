@@ -160,8 +160,8 @@ pub async fn loyalty_snapshot_reads_documents_holds_and_codes(h: &dyn Harness) {
     };
     let c = Commit {
         docs: vec![
-            DocWrite { row: doc("s1", "receipt", "confirmed", None), insert: true },
-            DocWrite { row: doc("r1", "refundReceipt", "pending", Some("s2")), insert: true },
+            DocWrite::insert(doc("s1", "receipt", "confirmed", None)),
+            DocWrite::insert(doc("r1", "refundReceipt", "pending", Some("s2"))),
         ],
         code: Some(ValidationCode { uid: "s1".into(), phone: "+7900".into(), code: "1234".into(), expires_at_ms: 100 }),
         entries: vec![Entry { available_at_ms: 50, ..entry(EntryKind::Accrual, 7_00) }],
@@ -169,8 +169,19 @@ pub async fn loyalty_snapshot_reads_documents_holds_and_codes(h: &dyn Harness) {
     };
     s.loyalty_commit(T, &c, 5).await.unwrap();
     // Inserting an existing document conflicts (replays are detected this way).
-    let again = Commit { docs: vec![DocWrite { row: doc("s1", "receipt", "confirmed", None), insert: true }], ..Default::default() };
+    let again = Commit { docs: vec![DocWrite::insert(doc("s1", "receipt", "confirmed", None))], ..Default::default() };
     assert!(matches!(s.loyalty_commit(T, &again, 6).await, Err(StoreError::Conflict(_))));
+    // Guards: a document expected absent, the number of pending refunds, a replaced state.
+    let absent = Commit { expect_absent: vec![("s1".into(), "receipt".into())], ..Default::default() };
+    assert!(matches!(s.loyalty_commit(T, &absent, 6).await, Err(StoreError::Conflict(_))));
+    let count = Commit { expect_pending_refunds: Some(("s2".into(), 0)), ..Default::default() };
+    assert!(matches!(s.loyalty_commit(T, &count, 6).await, Err(StoreError::Conflict(_))));
+    let old = doc("r1", "refundReceipt", "pending", Some("s2"));
+    let mut done = old.clone();
+    done.state = "confirmed".into();
+    s.loyalty_commit(T, &Commit { docs: vec![DocWrite::replace(&old, done.clone())], ..Default::default() }, 7).await.unwrap();
+    let twice = Commit { docs: vec![DocWrite::replace(&old, done)], ..Default::default() };
+    assert!(matches!(s.loyalty_commit(T, &twice, 8).await, Err(StoreError::Conflict(_))), "replaced state is guarded");
     let snap = s
         .loyalty_snapshot(T, &SnapshotQuery {
             client: Some(ClientKey::Card("111".into())),
@@ -185,7 +196,7 @@ pub async fn loyalty_snapshot_reads_documents_holds_and_codes(h: &dyn Harness) {
         .unwrap();
     assert_eq!(snap.doc.as_ref().unwrap().fingerprint, "fp");
     assert_eq!(snap.sale.as_ref().unwrap().uid, "s1");
-    assert_eq!(snap.pending_refunds.len(), 1);
+    assert!(snap.pending_refunds.is_empty(), "reconciled above");
     assert_eq!(snap.code.as_ref().unwrap().code, "1234");
     // The accrual is not active until 50 ms.
     let acc = snap.client.unwrap().account;

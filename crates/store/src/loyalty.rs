@@ -104,11 +104,25 @@ pub struct HoldChange {
     pub to: String,
 }
 
-/// A document write: insert (conflict when it exists) or replace.
+/// A document write: insert (conflict when it exists) or replace (conflict when the stored
+/// row no longer has the `expect_state` / `expect_data` it was decided on).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocWrite {
     pub row: DocRow,
     pub insert: bool,
+    pub expect_state: Option<String>,
+    pub expect_data: Option<String>,
+}
+
+impl DocWrite {
+    pub fn insert(row: DocRow) -> Self {
+        Self { row, insert: true, expect_state: None, expect_data: None }
+    }
+
+    /// Replaces `old` with `row`, provided `old` is still what is stored.
+    pub fn replace(old: &DocRow, row: DocRow) -> Self {
+        Self { row, insert: false, expect_state: Some(old.state.clone()), expect_data: Some(old.data.clone()) }
+    }
 }
 
 /// A phone validation code (LOY-69), reused within its validity.
@@ -178,6 +192,10 @@ pub struct Commit {
     pub new_holds: Vec<NewHold>,
     pub hold_changes: Vec<HoldChange>,
     pub code: Option<ValidationCode>,
+    /// Documents (uid, type) that must not exist (a refund waiting for its sale).
+    pub expect_absent: Vec<(String, String)>,
+    /// (sale uid, n): exactly n pending refunds reference the sale (the ones reconciled).
+    pub expect_pending_refunds: Option<(String, i64)>,
 }
 
 /// A stored ledger entry.

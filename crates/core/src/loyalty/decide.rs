@@ -296,7 +296,13 @@ fn confirm_sale(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet, now: i6
     let holds: Vec<ActiveHold> =
         snap.holds.iter().filter(|h| h.state == "active").map(|h| ActiveHold { id: h.id, amount: h.amount }).collect();
     let settle = engine::settle_holds(&holds, bonus);
-    let mut commit = Commit { versions: vec![(id.to_owned(), c.version)], ..Default::default() };
+    // No version check: nothing here depends on the balance (late debits may go negative,
+    // LOY-83); reservations are guarded by their state, the sale by its unique insert, and the
+    // refunds reconciled below by their count and state.
+    let mut commit = Commit {
+        expect_pending_refunds: Some((uid.to_owned(), snap.pending_refunds.len() as i64)),
+        ..Default::default()
+    };
     for h in &settle.capture {
         commit.hold_changes.push(HoldChange { id: h.id, from: "active".into(), to: "captured".into() });
         commit.entries.push(entry(id, EntryKind::Capture, h.amount, now, uid, "confirm"));
@@ -329,7 +335,7 @@ fn confirm_sale(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet, now: i6
         let mut done = r.clone();
         done.state = "confirmed".into();
         done.flagged = r.flagged || effect.unmatched;
-        commit.docs.push(DocWrite { row: done, insert: false });
+        commit.docs.push(DocWrite::replace(r, done));
         notes.push(format!("pending refund {} reconciled", r.uid));
     }
     let spent = settle.capture.iter().fold(settle.direct_debit, |a, h| a + h.amount);
@@ -346,7 +352,7 @@ fn confirm_sale(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet, now: i6
     let resp = response::success(None, None, &info);
     let flagged = settle.flagged() || notes.iter().any(|n| !n.starts_with("pending refund"));
     let data = serde_json::to_string(&sale).unwrap_or_default();
-    commit.docs.push(DocWrite { row: doc_row(req, Some(id), "confirmed", &resp, data, flagged, now), insert: true });
+    commit.docs.push(DocWrite::insert(doc_row(req, Some(id), "confirmed", &resp, data, flagged, now)));
     Ok(Decision { response: resp, commit, flagged, note: notes.join("; ") })
 }
 
@@ -367,13 +373,17 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
     let c = known_client(snap)?;
     let id = c.client.id.as_str();
     let uid = req.uid.as_deref().unwrap_or_default();
-    let mut commit = Commit { versions: vec![(id.to_owned(), c.version)], ..Default::default() };
+    // Guarded by the sale record it changes (or the sale's absence), not by the balance.
+    let mut commit = Commit::default();
     let refund = SaleRecord::new(&req.positions, Money::ZERO, Money::ZERO);
     let Some(sale) = &snap.sale else {
         let info = Info { cashier: vec![CashierBlock { text: "Возврат принят\n".into(), bold: false }], slips: vec![] };
         let resp = response::success(None, None, &info);
         let data = serde_json::to_string(&refund).unwrap_or_default();
-        commit.docs.push(DocWrite { row: doc_row(req, Some(id), "pending", &resp, data, false, now), insert: true });
+        commit.docs.push(DocWrite::insert(doc_row(req, Some(id), "pending", &resp, data, false, now)));
+        if let Some(r) = &req.reference_uid {
+            commit.expect_absent.push((r.clone(), DocType::Receipt.as_str().into()));
+        }
         let note = format!("sale {} not known yet: refund pending", req.reference_uid.as_deref().unwrap_or_default());
         return Ok(Decision { response: resp, commit, flagged: false, note });
     };
@@ -389,7 +399,7 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
     }
     let mut sale_row = sale.clone();
     sale_row.data = serde_json::to_string(&record).unwrap_or_default();
-    commit.docs.push(DocWrite { row: sale_row, insert: false });
+    commit.docs.push(DocWrite::replace(sale, sale_row));
     let balance_after = commit.entries.iter().fold(c.account.balance, |b, e| b + e.effect().0);
     let shown = ClientState { account: kassa_domain::loyalty::ledger::Account { balance: balance_after, ..c.account }, ..c.clone() };
     let text = render(
@@ -406,7 +416,7 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
     let resp = response::success(None, None, &info);
     let flagged = !notes.is_empty();
     let data = serde_json::to_string(&refund).unwrap_or_default();
-    commit.docs.push(DocWrite { row: doc_row(req, Some(id), "confirmed", &resp, data, flagged, now), insert: true });
+    commit.docs.push(DocWrite::insert(doc_row(req, Some(id), "confirmed", &resp, data, flagged, now)));
     Ok(Decision { response: resp, commit, flagged, note: notes.join("; ") })
 }
 
