@@ -52,7 +52,34 @@ impl Notifier for LogNotifier {
     }
 }
 
-/// Settings of the loyalty engine.
+/// The loyalty tenants and their keys, read at most once per [`TENANT_CACHE_MS`] and dropped
+/// when this node applies a tenant (another node's change shows within that time).
+#[derive(Default)]
+pub struct TenantCache(std::sync::Mutex<Option<(i64, Arc<Vec<LoyaltyTenant>>)>>);
+
+/// How long the tenant list is reused.
+pub const TENANT_CACHE_MS: i64 = 1_000;
+
+impl TenantCache {
+    pub fn invalidate(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = None;
+        }
+    }
+
+    fn get(&self, now: i64) -> Option<Arc<Vec<LoyaltyTenant>>> {
+        let g = self.0.lock().ok()?;
+        g.as_ref().filter(|(at, _)| now - *at < TENANT_CACHE_MS && now >= *at).map(|(_, t)| t.clone())
+    }
+
+    fn put(&self, now: i64, t: Arc<Vec<LoyaltyTenant>>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some((now, t));
+        }
+    }
+}
+
+/// Settings and shared state of the loyalty engine.
 #[derive(Clone)]
 pub struct Settings {
     /// LOY-84: reservations without a confirm are released after this long (default 7 days).
@@ -60,11 +87,17 @@ pub struct Settings {
     /// LOY-69: a validation code is reused for the same (uid, phone) this long (15 minutes).
     pub code_validity_ms: i64,
     pub notifier: Arc<dyn Notifier>,
+    pub tenants: Arc<TenantCache>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { hold_horizon_ms: 7 * 24 * 3_600_000, code_validity_ms: 15 * 60_000, notifier: Arc::new(LogNotifier) }
+        Self {
+            hold_horizon_ms: 7 * 24 * 3_600_000,
+            code_validity_ms: 15 * 60_000,
+            notifier: Arc::new(LogNotifier),
+            tenants: Arc::default(),
+        }
     }
 }
 
@@ -106,10 +139,18 @@ impl Loyalty<'_> {
         body: &[u8],
     ) -> Result<String, AuthFailure> {
         use kassa_domain::loyalty::auth;
-        let tenants: Vec<LoyaltyTenant> = self.core.store.loyalty_tenants().await.map_err(|e| {
-            tracing::error!(error = %e, "cannot read loyalty tenants");
-            AuthFailure::Unavailable
-        })?;
+        let now = self.core.clock.now_ms();
+        let tenants = match self.settings().tenants.get(now) {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(self.core.store.loyalty_tenants().await.map_err(|e| {
+                    tracing::error!(error = %e, "cannot read loyalty tenants");
+                    AuthFailure::Unavailable
+                })?);
+                self.settings().tenants.put(now, t.clone());
+                t
+            }
+        };
         let candidates: Vec<&LoyaltyTenant> = tenants.iter().filter(|t| only.is_none_or(|o| o == t.tenant_id)).collect();
         if let Some(token) = authorization.and_then(auth::parse_header) {
             for t in &candidates {

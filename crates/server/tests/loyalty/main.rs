@@ -605,3 +605,52 @@ async fn a_late_confirm_from_the_offline_queue_settles_once_loy_54_loy_74_loy_75
     assert_balanced(&app).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_replays_and_refunds_settle_exactly_once_loy_80_loy_73() {
+    let app = demo_app().await;
+    let sale = with(CONFIRM, "\"type\": \"bonus\"", "\"type\": \"other\"");
+    // LOY-80: eight copies of one confirm at once → one accrual, eight identical answers.
+    let answers = futures_join(&app, vec![sale.clone(); 8]).await;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    assert_eq!(account(&app).await["balance"].to_string(), "1171.05");
+    // LOY-73: four one-unit refunds of position 1 (two units sold) at once: exactly the line's
+    // accrual share comes back, the excess is flagged.
+    let one = |n: usize| {
+        let r = with(REFUND, "947277c5-04d5-4ef4-9150-385214b42367", &format!("refund-{n}"));
+        let r = with(&r, "\"quantity\": 2.000,\n            \"totalAmount\": 2909.12", "\"quantity\": 1.000,\n            \"totalAmount\": 1454.56");
+        // Only position 1 is refunded.
+        let cut = r.find("        {\n            \"index\": 2").unwrap();
+        let end = r.find("    ],\n    \"discardedAmount\"").unwrap();
+        format!("{}{}", &r[..cut], &r[end..])
+    };
+    let answers = futures_join(&app, (0..4).map(one).collect()).await;
+    assert!(answers.iter().all(|a| a["code"] == 0), "{answers:?}");
+    // 171.05 accrued; position 1's share is 145.43.
+    assert_eq!(account(&app).await["balance"].to_string(), "1025.62");
+    let flagged = admin(&app, Method::GET, "/audit?flagged=true", None).await;
+    assert_eq!(flagged.as_array().unwrap().iter().filter(|a| a["note"].as_str().unwrap().contains("exceed")).count(), 2);
+    assert_balanced(&app).await;
+    app.stop().await;
+}
+
+async fn futures_join(app: &TestApp, bodies: Vec<String>) -> Vec<Value> {
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|b| {
+            let c = app.client.clone();
+            tokio::spawn(async move {
+                let req = c
+                    .request(Method::POST, "/frontol/document")
+                    .header("Authorization", format!("FrontolAuth {}", token(KEY, b.as_bytes())))
+                    .body(b);
+                c.send(req).await.unwrap().body
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
