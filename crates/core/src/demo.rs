@@ -91,7 +91,7 @@ pub fn loyalty_client() -> kassa_store::loyalty::ClientRow {
 }
 
 /// The demo client's opening bonus balance: enough for the examples (§13 needs ≥ 832.44).
-pub const LOYALTY_OPENING_BALANCE: Money = Money::from_minor(1_000_00);
+pub const LOYALTY_OPENING_BALANCE: Money = Money::from_minor(100_000);
 
 /// The lines printed at start with `--demo`: credentials per face and one request to try.
 pub fn summary(base_url: &str, admin_token: &str) -> String {

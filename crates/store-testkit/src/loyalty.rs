@@ -102,14 +102,14 @@ pub async fn loyalty_clients_cards_and_tenants(h: &dyn Harness) {
 
 pub async fn loyalty_commit_is_all_or_nothing(h: &dyn Harness) {
     let s = setup(h).await;
-    let ok = Commit { audit: Some(audit(0)), entries: vec![entry(EntryKind::Adjustment, 100_00)], ..Default::default() };
+    let ok = Commit { audit: Some(audit(0)), entries: vec![entry(EntryKind::Adjustment, 10_000)], ..Default::default() };
     assert!(s.loyalty_commit(T, &ok, 5).await.unwrap() > 0);
     // An unknown client in the second entry rolls back the first and the audit record.
     let mut bad = Commit { audit: Some(audit(0)), entries: vec![entry(EntryKind::Accrual, 5_00)], ..Default::default() };
     bad.entries.push(Entry { client_id: "nobody".into(), ..entry(EntryKind::Accrual, 1) });
     assert!(s.loyalty_commit(T, &bad, 6).await.is_err());
     let c = s.loyalty_client(T, "c1", 10).await.unwrap().unwrap();
-    assert_eq!(c.account.balance, Money::from_minor(100_00));
+    assert_eq!(c.account.balance, Money::from_minor(10_000));
     assert_eq!(s.loyalty_audit(T, &AuditFilter { limit: 10, ..Default::default() }).await.unwrap().len(), 1);
     assert!(s.loyalty_check_ledger(T).await.unwrap().is_empty());
 }

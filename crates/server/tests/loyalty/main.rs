@@ -169,7 +169,7 @@ async fn tv_l7_to_l17_document_life_cycle() {
     assert_eq!(paid["code"], 0, "{paid}");
     let parts = paid["document"]["positions"].as_array().unwrap();
     let sum: i64 = parts.iter().map(|p| (p["paidAmount"].as_f64().unwrap() * 100.0).round() as i64).sum();
-    assert_eq!(sum, 600_00);
+    assert_eq!(sum, 60_000);
     let caps = [(1, 1500.0), (2, 0.0), (3, 9.22)];
     for p in parts {
         let cap = caps.iter().find(|c| c.0 == p["index"].as_i64().unwrap()).unwrap().1;

@@ -123,7 +123,7 @@ async fn story(c: Kassa, n: usize) -> Vec<String> {
             None => return acked,
         }
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         match frontol(&c, &refund(&format!("refund-{n}"), &uid)).await {
             Some(v) if v["code"] == 0 => acked.push(format!("refund-{n}")),
             Some(v) => panic!("refund answered {v}"),
