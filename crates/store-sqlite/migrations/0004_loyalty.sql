@@ -27,7 +27,7 @@ CREATE TABLE loyalty_cards (
     PRIMARY KEY (tenant_id, card),
     FOREIGN KEY (tenant_id, client_id) REFERENCES loyalty_clients(tenant_id, id)
 ) STRICT;
-CREATE INDEX loyalty_cards_client ON loyalty_cards(tenant_id, client_id);
+CREATE INDEX loyalty_cards_client ON loyalty_cards(tenant_id, client_id, card);
 
 CREATE TABLE loyalty_entries (
     seq            INTEGER PRIMARY KEY,
@@ -60,7 +60,7 @@ CREATE TABLE loyalty_documents (
     updated_at     INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, uid, doc_type)
 ) STRICT;
-CREATE INDEX loyalty_documents_ref ON loyalty_documents(tenant_id, reference_uid) WHERE reference_uid IS NOT NULL;
+CREATE INDEX loyalty_documents_ref ON loyalty_documents(tenant_id, reference_uid, created_at);
 CREATE INDEX loyalty_documents_created ON loyalty_documents(tenant_id, created_at);
 
 CREATE TABLE loyalty_holds (
