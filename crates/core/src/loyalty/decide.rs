@@ -19,11 +19,17 @@ pub struct Decision {
     pub commit: Commit,
     pub flagged: bool,
     pub note: String,
+    /// (phone, code) of a newly issued validation code, sent once the commit is durable.
+    pub issued_code: Option<(String, String)>,
 }
 
 impl Decision {
     fn answer(response: Value) -> Self {
-        Self { response, commit: Commit::default(), flagged: false, note: String::new() }
+        Self { response, commit: Commit::default(), flagged: false, note: String::new(), issued_code: None }
+    }
+
+    fn with(response: Value, commit: Commit, flagged: bool, note: String) -> Self {
+        Self { response, commit, flagged, note, issued_code: None }
     }
 }
 
@@ -126,17 +132,21 @@ fn calculate(
     let mut commit = Commit::default();
     // LOY-69: a client requiring verification gets a code in every phone precheck; the same
     // code within its validity for the same (uid, phone).
+    let mut issued_code = None;
     let validation_code = match (&req.client, c.client.requires_validation) {
         (ClientKey::Phone(phone), true) => Some(match &snap.code {
             Some(code) => code.code.clone(),
             None => {
                 let code = new_code();
-                commit.code = Some(ValidationCode {
-                    uid: req.uid.clone().unwrap_or_default(),
+                // LOY-29: a no-document precheck has no uid, and nothing is keyed by an empty
+                // one: its code is not kept (each such precheck issues a new one).
+                commit.code = req.uid.as_ref().map(|uid| ValidationCode {
+                    uid: uid.clone(),
                     phone: phone.clone(),
                     code: code.clone(),
                     expires_at_ms: now + settings.code_validity_ms,
                 });
+                issued_code = Some((phone.clone(), code.clone()));
                 code
             }
         }),
@@ -150,7 +160,9 @@ fn calculate(
     };
     // LOY-59: no slip on prechecks (the POS prints it on every one).
     let info = Info { cashier: vec![balance_info(c, available)], slips: vec![] };
-    Ok(Decision { response: response::success(Some(&client), document, &info), commit, flagged: false, note: String::new() })
+    let mut d = Decision::with(response::success(Some(&client), document, &info), commit, false, String::new());
+    d.issued_code = issued_code;
+    Ok(d)
 }
 
 /// §5.2, LOY-50, LOY-81, LOY-83: reserve the bonus, answer with an exact distribution.
@@ -201,7 +213,7 @@ fn pay(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet) -> Result<Decisi
         }],
         ..Default::default()
     };
-    Ok(Decision { response: resp, commit, flagged: false, note: String::new() })
+    Ok(Decision::with(resp, commit, false, String::new()))
 }
 
 /// §5.3, LOY-65, LOY-82.
@@ -234,7 +246,7 @@ fn cancel(req: &DocumentRequest, snap: &Snapshot) -> Result<Decision, LoyaltyErr
         entries: vec![entry(&h.client_id, EntryKind::Release, h.amount, 0, uid, "cancelBonusPayment")],
         ..Default::default()
     };
-    Ok(Decision { response: response::success(None, None, &info), commit, flagged: false, note })
+    Ok(Decision::with(response::success(None, None, &info), commit, false, note))
 }
 
 /// LOY-80: a confirm for a settled (uid, type) is a replay or a conflict.
@@ -353,7 +365,7 @@ fn confirm_sale(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet, now: i6
     let flagged = settle.flagged() || notes.iter().any(|n| !n.starts_with("pending refund"));
     let data = serde_json::to_string(&sale).unwrap_or_default();
     commit.docs.push(DocWrite::insert(doc_row(req, Some(id), "confirmed", &resp, data, flagged, now)));
-    Ok(Decision { response: resp, commit, flagged, note: notes.join("; ") })
+    Ok(Decision::with(resp, commit, flagged, notes.join("; ")))
 }
 
 fn push_refund_entries(commit: &mut Commit, client: &str, uid: &str, effect: &engine::RefundEffect, now: i64) {
@@ -385,7 +397,7 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
             commit.expect_absent.push((r.clone(), DocType::Receipt.as_str().into()));
         }
         let note = format!("sale {} not known yet: refund pending", req.reference_uid.as_deref().unwrap_or_default());
-        return Ok(Decision { response: resp, commit, flagged: false, note });
+        return Ok(Decision::with(resp, commit, false, note));
     };
     let mut record: SaleRecord = serde_json::from_str(&sale.data).unwrap_or_default();
     let effect = engine::apply_refund(&mut record, &req.positions);
@@ -417,7 +429,7 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
     let flagged = !notes.is_empty();
     let data = serde_json::to_string(&refund).unwrap_or_default();
     commit.docs.push(DocWrite::insert(doc_row(req, Some(id), "confirmed", &resp, data, flagged, now)));
-    Ok(Decision { response: resp, commit, flagged, note: notes.join("; ") })
+    Ok(Decision::with(resp, commit, flagged, notes.join("; ")))
 }
 
 /// §5.6, LOY-71: the balance in the cashier message and on a slip.

@@ -206,13 +206,13 @@ impl Loyalty<'_> {
             commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &decision.response, decision.flagged, &decision.note));
             match self.core.store.loyalty_commit(tenant, &commit, now).await {
                 Ok(_) => {
-                    if let Some(code) = &commit.code {
+                    if let Some(code) = decision.issued_code.as_ref() {
                         self.settings()
                             .notifier
                             .notify(Notification {
                                 tenant: tenant.to_owned(),
-                                phone: code.phone.clone(),
-                                text: format!("Код подтверждения: {}", code.code),
+                                phone: code.0.clone(),
+                                text: format!("Код подтверждения: {}", code.1),
                             })
                             .await;
                     }

@@ -654,3 +654,48 @@ async fn futures_join(app: &TestApp, bodies: Vec<String>) -> Vec<Value> {
     }
     out
 }
+
+#[tokio::test]
+async fn validation_codes_reach_the_sms_webhook_once_loy_69() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", hook.local_addr().unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = hook.accept().await.unwrap();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = 0;
+                // Read until the JSON body is complete.
+                while got < buf.len() {
+                    let n = s.read(&mut buf[got..]).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                    if String::from_utf8_lossy(&buf[..got]).trim_end().ends_with('}') {
+                        break;
+                    }
+                }
+                s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+                tx.send(String::from_utf8_lossy(&buf[..got]).into_owned()).unwrap();
+            });
+        }
+    });
+    let mut config = test_config();
+    config.server.demo = true;
+    config.loyalty.sms_webhook_url = Some(url);
+    let app = spawn_app_with(config).await;
+    let phone = with(CALC, &format!("\"card\": \"{CARD}\""), "\"mobilePhone\": \"+79211022546\"");
+    let v = doc(&app, &phone).await;
+    let code = v["client"]["validationCode"].as_str().unwrap().to_owned();
+    let req = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+    assert!(req.starts_with("POST /sms HTTP/1.1"), "{req}");
+    assert!(req.contains("+79211022546") && req.contains(&code), "{req}");
+    // The repeated precheck reuses the code and sends nothing new.
+    assert_eq!(doc(&app, &phone).await["client"]["validationCode"], code.as_str());
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv()).await.is_err(), "sent once");
+    app.stop().await;
+}
