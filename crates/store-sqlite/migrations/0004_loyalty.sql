@@ -18,7 +18,9 @@ CREATE TABLE loyalty_clients (
     updated_at           INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, id)
 ) STRICT;
-CREATE UNIQUE INDEX loyalty_clients_phone ON loyalty_clients(tenant_id, phone) WHERE phone IS NOT NULL;
+-- No partial indexes in this context: SQLite re-prepares every statement whose bound values
+-- could decide whether a partial index applies, on every execution.
+CREATE UNIQUE INDEX loyalty_clients_phone ON loyalty_clients(tenant_id, phone);
 
 CREATE TABLE loyalty_cards (
     tenant_id  TEXT NOT NULL,
@@ -43,7 +45,7 @@ CREATE TABLE loyalty_entries (
     created_at     INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX loyalty_entries_client ON loyalty_entries(tenant_id, client_id, seq);
-CREATE INDEX loyalty_entries_pending ON loyalty_entries(tenant_id, client_id, available_at) WHERE kind = 'accrual';
+CREATE INDEX loyalty_entries_pending ON loyalty_entries(tenant_id, client_id, kind, available_at);
 
 CREATE TABLE loyalty_documents (
     tenant_id      TEXT NOT NULL,
@@ -76,7 +78,7 @@ CREATE TABLE loyalty_holds (
     updated_at    INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX loyalty_holds_uid ON loyalty_holds(tenant_id, uid);
-CREATE INDEX loyalty_holds_active ON loyalty_holds(created_at) WHERE state = 'active';
+CREATE INDEX loyalty_holds_active ON loyalty_holds(state, created_at);
 
 CREATE TABLE loyalty_codes (
     tenant_id   TEXT NOT NULL,
