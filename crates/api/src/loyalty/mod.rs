@@ -57,7 +57,11 @@ async fn client_of(State(s): State<ApiState>, Path(tenant): Path<String>, req: R
 
 /// LOY-6: every body is JSON in UTF-8 with at least `code`.
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+    json_text(status, body.to_string())
+}
+
+fn json_text(status: StatusCode, text: String) -> Response {
+    let mut r = (status, text).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     r
 }
@@ -120,7 +124,7 @@ async fn handle(s: ApiState, only: Option<String>, endpoint: Endpoint, req: Requ
         Endpoint::Client => loyalty.client(&tenant, &path, &body).await,
     };
     match reply {
-        Reply::Json(v) => json_response(StatusCode::OK, &v),
+        Reply::Json(text) => json_text(StatusCode::OK, text),
         Reply::Drop => drop_connection(),
     }
 }

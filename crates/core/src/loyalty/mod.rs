@@ -104,8 +104,8 @@ impl Default for Settings {
 /// What the face sends back.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
-    /// HTTP 200 with this body.
-    Json(Value),
+    /// HTTP 200 with this JSON body (the same text that was stored in the audit record).
+    Json(String),
     /// LOY-10: a confirm that could not be stored durably is not answered at all, so the POS
     /// keeps it in its offline queue.
     Drop,
@@ -203,7 +203,8 @@ impl Loyalty<'_> {
                 }
             };
             let mut commit = decision.commit;
-            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &decision.response, decision.flagged, &decision.note));
+            let text = decision.response.to_string();
+            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &decision.response, text.clone(), decision.flagged, &decision.note));
             match self.core.store.loyalty_commit(tenant, &commit, now).await {
                 Ok(_) => {
                     if let Some(code) = decision.issued_code.as_ref() {
@@ -216,7 +217,7 @@ impl Loyalty<'_> {
                             })
                             .await;
                     }
-                    return Reply::Json(decision.response);
+                    return Reply::Json(text);
                 }
                 Err(StoreError::Conflict(why)) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(%why, attempt, "loyalty commit lost a race; deciding again");
@@ -240,9 +241,10 @@ impl Loyalty<'_> {
         };
         match decide::client(&snap) {
             Ok(resp) => {
-                let commit = Commit { audit: Some(audit(path, None, None, body, received, &resp, false, "")), ..Default::default() };
+                let text = resp.to_string();
+                let commit = Commit { audit: Some(audit(path, None, None, body, received, &resp, text.clone(), false, "")), ..Default::default() };
                 match self.core.store.loyalty_commit(tenant, &commit, received).await {
-                    Ok(_) => Reply::Json(resp),
+                    Ok(_) => Reply::Json(text),
                     Err(e) => self.unavailable(e, false),
                 }
             }
@@ -265,12 +267,13 @@ impl Loyalty<'_> {
         confirm: bool,
     ) -> Reply {
         let resp = response::error(e);
+        let text = resp.to_string();
         let commit = Commit {
-            audit: Some(audit(path, action.as_deref(), uid.as_deref(), body, received, &resp, true, &e.message)),
+            audit: Some(audit(path, action.as_deref(), uid.as_deref(), body, received, &resp, text.clone(), true, &e.message)),
             ..Default::default()
         };
         match self.core.store.loyalty_commit(tenant, &commit, received).await {
-            Ok(_) => Reply::Json(resp),
+            Ok(_) => Reply::Json(text),
             Err(err) => self.unavailable(err, confirm),
         }
     }
@@ -280,7 +283,7 @@ impl Loyalty<'_> {
         if confirm {
             Reply::Drop
         } else {
-            Reply::Json(response::error(&LoyaltyError::new(ErrorCode::Internal, "Внутренняя ошибка сервера лояльности")))
+            Reply::Json(response::error(&LoyaltyError::new(ErrorCode::Internal, "Внутренняя ошибка сервера лояльности")).to_string())
         }
     }
 
@@ -383,6 +386,7 @@ fn audit(
     body: &[u8],
     received: i64,
     resp: &Value,
+    text: String,
     flagged: bool,
     note: &str,
 ) -> AuditRecord {
@@ -394,7 +398,7 @@ fn audit(
         uid: uid.map(|u| u.chars().take(128).collect()),
         request: String::from_utf8_lossy(body).into_owned(),
         code: resp.get("code").and_then(Value::as_i64).unwrap_or(1),
-        response: resp.to_string(),
+        response: text,
         flagged,
         note: note.to_owned(),
     }

@@ -272,32 +272,25 @@ pub fn strip_lenient(text: &str) -> String {
 /// without `dateTime`, hashed with SHA-256.
 pub fn fingerprint(value: &Value) -> String {
     use sha2::Digest;
-    let mut canon = String::new();
-    let stripped = match value {
-        Value::Object(m) => {
-            let mut m = m.clone();
-            m.remove("dateTime");
-            Value::Object(m)
-        }
-        other => other.clone(),
-    };
-    write_canonical(&stripped, &mut canon);
+    let mut canon = String::with_capacity(2048);
+    write_canonical(value, &mut canon, true);
     hex::encode(sha2::Sha256::digest(canon.as_bytes()))
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+/// Writes `v` canonically; at the top level `dateTime` is left out.
+fn write_canonical(v: &Value, out: &mut String, top: bool) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
+            let mut keys: Vec<&String> = m.keys().filter(|k| !(top && k.as_str() == "dateTime")).collect();
+            keys.sort_unstable();
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String((*k).clone()).to_string());
+                write_string(k, out);
                 out.push(':');
-                write_canonical(&m[k.as_str()], out);
+                write_canonical(&m[k.as_str()], out, false);
             }
             out.push('}');
         }
@@ -307,12 +300,24 @@ fn write_canonical(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(x, out);
+                write_canonical(x, out, false);
             }
             out.push(']');
         }
         Value::Number(n) => out.push_str(&normalise_number(&n.to_string())),
+        Value::String(s) => write_string(s, out),
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A JSON string literal (escaping as serde_json does).
+fn write_string(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(s.to_owned()).to_string());
     }
 }
 
