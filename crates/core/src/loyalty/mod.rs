@@ -184,6 +184,11 @@ impl Loyalty<'_> {
             }
         };
         let _ = value;
+        let c = &req.common;
+        if c.date_time.is_none() || c.organization.is_none() || c.business_unit.is_none() || c.work_place.is_none() {
+            // LOY-25: accepted anyway.
+            tracing::warn!(tenant, action = req.action.as_str(), "Frontol request without dateTime, organization, businessUnit or workPlace");
+        }
         let confirm = req.action == wire::Action::Confirm;
         let mut attempt = 0;
         loop {
