@@ -75,6 +75,24 @@ pub fn tenant() -> TenantSpec {
     t
 }
 
+/// The demo loyalty client of the spec's examples (frontol-loyalty.md §5, §13): card
+/// `9070000000001000`, phone `+79211022546`, e-mail `sobaka@gmail.com`; phone prechecks carry a
+/// validation code (LOY-69).
+pub fn loyalty_client() -> kassa_store::loyalty::ClientRow {
+    kassa_store::loyalty::ClientRow {
+        id: "demo-client".into(),
+        name: "Пупкин Иван Иванович".into(),
+        phone: Some("+79211022546".into()),
+        email: Some("sobaka@gmail.com".into()),
+        blocked: false,
+        requires_validation: true,
+        cards: vec!["9070000000001000".into()],
+    }
+}
+
+/// The demo client's opening bonus balance: enough for the examples (§13 needs ≥ 832.44).
+pub const LOYALTY_OPENING_BALANCE: Money = Money::from_minor(100_000);
+
 /// The lines printed at start with `--demo`: credentials per face and one request to try.
 pub fn summary(base_url: &str, admin_token: &str) -> String {
     format!(
@@ -82,7 +100,7 @@ pub fn summary(base_url: &str, admin_token: &str) -> String {
   ATOL Online v3   login netletest / pass v2AfscRjr, group MyCompany_MyShop, INN 331122667723
   ITKassa          X-Api-Key: KgZDeanhd0wkRseleZvWhkPSR7d3Fggak, register 89189775-e4fc-70d0-5e2c-182e4121308e
   Cash core        Authorization: 0000 (administrator PIN), KKM ISCR1018036404743 (OFD id 6923)
-  Frontol loyalty  access key: password
+  Frontol loyalty  access key: password; client card 9070000000001000 / phone +79211022546 (POST /frontol/document)
   Frontol events   organizations: ООО Ромашка, Мой магазин
   Admin API        Authorization: Bearer {admin_token}
 Try:

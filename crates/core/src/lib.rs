@@ -14,6 +14,7 @@ pub mod demo;
 pub mod ids;
 pub mod fiscal;
 pub mod events;
+pub mod loyalty;
 pub mod provisioning;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -32,6 +33,8 @@ pub struct Core {
     pub atol: Arc<atol::AtolRuntime>,
     /// Fiscal engine settings and run-time state (policy, faults, OFD link).
     pub fiscal: Arc<fiscal::FiscalRuntime>,
+    /// Settings of the loyalty engine (issue 5).
+    pub loyalty: Arc<loyalty::Settings>,
 }
 
 impl Core {
@@ -42,6 +45,7 @@ impl Core {
             ids: Arc::new(RandomIds),
             atol: Arc::default(),
             fiscal: Arc::new(fiscal::FiscalRuntime::default()),
+            loyalty: Arc::new(loyalty::Settings::default()),
         }
     }
 
@@ -68,6 +72,15 @@ impl Core {
     /// The fiscal register engine.
     pub fn fiscal(&self) -> fiscal::Engine<'_> {
         fiscal::Engine { core: self }
+    }
+
+    pub fn with_loyalty(mut self, settings: loyalty::Settings) -> Self {
+        self.loyalty = Arc::new(settings);
+        self
+    }
+
+    pub fn loyalty(&self) -> loyalty::Loyalty<'_> {
+        loyalty::Loyalty { core: self }
     }
 
     pub fn provisioning(&self) -> provisioning::Provisioning<'_> {

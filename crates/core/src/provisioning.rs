@@ -30,6 +30,8 @@ impl Provisioning<'_> {
             .apply_tenant(spec, now)
             .await
             .map_err(|source| ProvisionError::Store { tenant: spec.id.clone(), source })?;
+        // The loyalty face caches tenants and keys; this node sees the change at once.
+        self.core.loyalty.tenants.invalidate();
         if report.changed_rows > 0 {
             tracing::info!(tenant = %spec.id, created = report.created_tenant, changed = report.changed_rows, "tenant provisioned");
         }

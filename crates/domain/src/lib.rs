@@ -14,3 +14,4 @@ pub mod events;
 pub mod fiscal;
 pub mod kz;
 pub mod provisioning;
+pub mod loyalty;

@@ -27,6 +27,12 @@ pub enum Scenario {
     Fiscal,
     /// POST /frontol/events: batches of 500 distinct events, durable (see `bench_events`).
     Events,
+    /// POST /frontol/document `calculate` (the spec's precheck, demo card, signed): rules, a
+    /// snapshot read and the durable audit record of every request (LOY-56).
+    LoyaltyCalculate,
+    /// POST /frontol/document `confirm` of a new sale per request (demo card, signed): accrual
+    /// entry, document and audit record in one durable commit.
+    LoyaltyConfirm,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -58,6 +64,8 @@ pub struct Shot {
     pub body: Option<Bytes>,
     /// A marker in `body` replaced by a value unique to each request (e.g. an `external_id`).
     pub unique: Option<&'static str>,
+    /// Sign each body with this Frontol access key (`Authorization: FrontolAuth md5(key ‖ body)`).
+    pub frontol_key: Option<&'static str>,
 }
 
 /// The marker of the ATOL sell body's `external_id`.
@@ -67,7 +75,7 @@ impl Scenario {
     /// The request of the scenario; `atol-sell` first asks the server for a token.
     async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
         Ok(match self {
-            Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
+            Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None, frontol_key: None },
             // The events scenario varies its bodies (`bench_events`); this fixed shot is its ceiling probe.
             Scenario::Events => Shot {
                 method: Method::POST,
@@ -75,6 +83,23 @@ impl Scenario {
                 headers: vec![],
                 body: Some(Bytes::from_static(br#"{"organization":"o","businessUnit":"b","workPlace":"w","events":[]}"#)),
                 unique: None,
+                frontol_key: None,
+            },
+            Scenario::LoyaltyCalculate => Shot {
+                method: Method::POST,
+                path: "/frontol/document".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(LOYALTY_CALCULATE.as_bytes())),
+                unique: Some("{seq}"),
+                frontol_key: Some("password"),
+            },
+            Scenario::LoyaltyConfirm => Shot {
+                method: Method::POST,
+                path: "/frontol/document".into(),
+                headers: vec![],
+                body: Some(Bytes::from_static(LOYALTY_CONFIRM.as_bytes())),
+                unique: Some("{seq}"),
+                frontol_key: Some("password"),
             },
             Scenario::AtolSell => {
                 let answer = post_json(addr, "/possystem/v3/getToken", r#"{"login":"netletest","pass":"v2AfscRjr"}"#).await?;
@@ -87,11 +112,18 @@ impl Scenario {
                     headers: vec![],
                     body: Some(Bytes::from(ATOL_SELL.replace("17052917561851307", UNIQUE))),
                     unique: Some(UNIQUE),
+                    frontol_key: None,
                 }
             }
         })
     }
 }
+
+/// The spec's EX-CALC-REQ for the demo card, with a unique `uid`.
+const LOYALTY_CALCULATE: &str = r#"{"action":"calculate","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","businessUnit":"Магазин на ул. Ленина","workPlace":"POS 12","client":{"card":"9070000000001000"},"number":12346,"shift":23,"uid":"bench-calc-{seq}","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радиоуправляемый Квадрокоптер","price":2500.00,"minimumPrice":1000.00,"quantity":2.000,"totalAmount":4000.00},{"index":2,"id":"aa234","text":"Ваф. трубочки Вереск крем-брюле 200г на фруктозе","price":54.20,"minimumPrice":0.00,"quantity":2.000,"totalAmount":100.00},{"index":3,"id":"70259","text":"Колбаса Майкопская с/к в/с ГОСТ Дмитровские колбасы","price":780.90,"minimumPrice":700.00,"quantity":0.732,"totalAmount":571.62}]}"#;
+
+/// The spec's EX-CONFIRM-REQ for the demo card without the bonus payment, a new sale each time.
+const LOYALTY_CONFIRM: &str = r#"{"action":"confirm","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","businessUnit":"Магазин на ул. Ленина","workPlace":"POS 12","client":{"card":"9070000000001000"},"number":12346,"shift":23,"uid":"bench-sale-{seq}","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радиоуправляемый Квадрокоптер","price":2500.00,"minimumPrice":1000.00,"quantity":2.000,"totalAmount":2909.12},{"index":2,"id":"aa234","text":"Ваф. трубочки Вереск крем-брюле 200г на фруктозе","price":54.20,"minimumPrice":0.00,"quantity":2.000,"totalAmount":0.00},{"index":3,"id":"70259","text":"Колбаса Майкопская с/к в/с ГОСТ Дмитровские колбасы","price":780.90,"minimumPrice":700.00,"quantity":0.732,"totalAmount":512.40}],"discardedAmount":0.52,"payments":[{"type":"other","mode":"nonFiscal","amount":600.00},{"type":"cash","mode":"fiscal","amount":3000.00},{"type":"creditCard","mode":"fiscal","amount":421.00}]}"#;
 
 /// The base receipt S of atol-online-v3.md §13.1.
 const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
@@ -194,11 +226,18 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
             }
             _ => shot.body.clone().unwrap_or_default(),
         };
+        if let Some(key) = shot.frontol_key {
+            req = req.header("authorization", format!("FrontolAuth {}", kassa_domain::loyalty::auth::token(key, &body)));
+        }
         let req = req.body(Full::new(body))?;
         let good = match sender.send_request(req).await {
             Ok(resp) => {
                 let success = resp.status().is_success();
-                resp.into_body().collect().await.is_ok() && success
+                // A protocol answer with a non-zero `code` is a failure too (Frontol, LOY-7).
+                match resp.into_body().collect().await {
+                    Ok(b) => success && (shot.frontol_key.is_none() || is_code_zero(&b.to_bytes())),
+                    Err(_) => false,
+                }
             }
             Err(_) => false,
         };
@@ -215,6 +254,11 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
         }
     }
     Ok((ok, failed, latencies))
+}
+
+/// A JSON body whose `code` is absent or 0.
+fn is_code_zero(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).map(|v| v.get("code").is_none_or(|c| c == 0)).unwrap_or(true)
 }
 
 /// The ceiling: a minimal endpoint on the same stack that parses the same JSON body (when there
@@ -295,7 +339,7 @@ pub async fn healthcheck(url: &str) -> bool {
     }) else {
         return false;
     };
-    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None };
+    let shot = Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None, frontol_key: None };
     let probe = async {
         let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.ok()?;

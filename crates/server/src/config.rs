@@ -24,6 +24,32 @@ pub struct Config {
     /// Tenants applied at start, idempotently.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSpec>,
+    /// Frontol loyalty engine settings.
+    #[serde(default)]
+    pub loyalty: LoyaltyConfig,
+}
+
+/// `[loyalty]`: the engine's server-wide settings (the per-tenant key and rules are in `[[tenant]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoyaltyConfig {
+    /// LOY-84: reservations without a confirm are released after this many hours (default 168).
+    #[serde(default = "default_hold_horizon_hours")]
+    pub hold_horizon_hours: u32,
+    /// LOY-69: validation codes are POSTed here as `{"tenant","phone","text"}` (an SMS gateway);
+    /// only logged when absent. `http://` URLs only.
+    #[serde(default)]
+    pub sms_webhook_url: Option<String>,
+}
+
+fn default_hold_horizon_hours() -> u32 {
+    168
+}
+
+impl Default for LoyaltyConfig {
+    fn default() -> Self {
+        Self { hold_horizon_hours: default_hold_horizon_hours(), sms_webhook_url: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -266,6 +292,14 @@ impl Config {
         self.fiscal.ofd_mode()?;
         if !(1..=24).contains(&self.fiscal.max_shift_hours) {
             bail!("fiscal.max_shift_hours: must be 1–24");
+        }
+        if self.loyalty.hold_horizon_hours == 0 {
+            bail!("loyalty.hold_horizon_hours: must be at least 1");
+        }
+        if let Some(u) = &self.loyalty.sms_webhook_url
+            && !u.starts_with("http://")
+        {
+            bail!("loyalty.sms_webhook_url: must be an http:// URL");
         }
         if let Some(url) = &self.server.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))

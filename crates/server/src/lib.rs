@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_fiscal;
 pub mod bench_events;
 pub mod config;
+pub mod notify;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -116,11 +117,13 @@ impl Application {
         let core = Core::new(store, clock)
             .with_ids(ids)
             .with_atol(config.atol.settings())
-            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator));
+            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator))
+            .with_loyalty(loyalty_settings(&config.loyalty));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
             provisioning.apply(&kassa_core::demo::tenant()).await.context("cannot provision the demo tenant")?;
+            core.loyalty().seed_demo().await.context("cannot provision the demo loyalty client")?;
         }
         let admin_token: Arc<str> = match &s.admin_token {
             Some(t) => t.as_str().into(),
@@ -218,6 +221,11 @@ impl Application {
             };
             workers.push(kassa_workers::spawn(kassa_workers::fiscal::OfdUplink::new(core.clone()), pacing, stop.clone()));
         }
+        workers.push(kassa_workers::spawn(
+            kassa_workers::loyalty::HoldExpiry { core },
+            kassa_workers::Pacing { idle: std::time::Duration::from_secs(60), ..Default::default() },
+            stop.clone(),
+        ));
         let served = axum::serve(self.listener, router).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
         stop.cancel();
         if let Some(t) = metrics_task {
@@ -231,6 +239,18 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The loyalty engine's settings from `[loyalty]`.
+fn loyalty_settings(c: &config::LoyaltyConfig) -> kassa_core::loyalty::Settings {
+    let mut s = kassa_core::loyalty::Settings {
+        hold_horizon_ms: i64::from(c.hold_horizon_hours) * 3_600_000,
+        ..Default::default()
+    };
+    if let Some(url) = &c.sms_webhook_url {
+        s.notifier = Arc::new(notify::Webhook { url: url.clone() });
+    }
+    s
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

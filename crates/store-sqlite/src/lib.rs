@@ -78,8 +78,13 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Prepared statements kept per connection: every context's statements stay prepared (the
+/// default of 16 makes the contexts evict each other and re-prepare on every call).
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, not wal")));
@@ -128,6 +133,7 @@ impl SqliteStore {
             )
             .map_err(db_err)?;
             r.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_err)?;
+            r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             readers.push(r);
         }
         let (tx, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);

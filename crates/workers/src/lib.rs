@@ -10,6 +10,7 @@
 
 pub mod atol;
 pub mod fiscal;
+pub mod loyalty;
 
 use async_trait::async_trait;
 use std::time::Duration;

@@ -179,6 +179,9 @@ async fn unknown_paths_get_the_error_envelope() {
 async fn openapi_documents_every_admin_route() {
     let app = spawn_app().await;
     app.client.put_tenant("demo", &tenant_json("demo")).await.unwrap();
+    // The loyalty adjustment route needs a client to adjust.
+    let r = app.client.send(app.client.request(Method::PUT, "/api/tenants/demo/loyalty/clients").bearer_auth(ADMIN_TOKEN).json(&json!({"id": "c1"}))).await.unwrap();
+    assert_eq!(r.status, StatusCode::OK);
     let doc = app.client.openapi().await.unwrap();
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body["openapi"], "3.1.0");
@@ -215,6 +218,9 @@ async fn openapi_documents_every_admin_route() {
                 assert_eq!(resp.status(), StatusCode::OK, "documented route {method} {path} answers");
                 continue;
             }
+            if path == "/tenants/{id}/loyalty/adjustments" {
+                req = req.json(&json!({"client": "c1", "amount": "1.00"}));
+            }
             let r = app.client.send(req).await.unwrap();
             assert_eq!(r.status, StatusCode::OK, "documented route {method} {path} answers");
         }
@@ -236,11 +242,19 @@ async fn openapi_documents_every_admin_route() {
             "get /registers/{register_id}/journal",
             "get /tenants",
             "get /tenants/{id}",
+            "get /tenants/{id}/loyalty/audit",
+            "get /tenants/{id}/loyalty/clients",
+            "get /tenants/{id}/loyalty/documents",
+            "get /tenants/{id}/loyalty/entries",
+            "get /tenants/{id}/loyalty/ledger-check",
+            "get /tenants/{id}/loyalty/rules",
             "post /registers/{register_id}/documents",
+            "post /tenants/{id}/loyalty/adjustments",
             "put /events/rules/{id}",
             "put /ofd/mode",
             "put /registers/{register_id}/faults",
             "put /tenants/{id}",
+            "put /tenants/{id}/loyalty/clients",
         ]
     );
     app.stop().await;
