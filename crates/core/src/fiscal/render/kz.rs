@@ -80,7 +80,9 @@ pub fn datetime(dt: &DateTimeObject) -> String {
 }
 
 fn tax_line(t: &TaxObject) -> AmountLine {
-    let label = if t.is_in_total_sum { format!("оның ішінде ҚҚС / в т.ч. НДС {}", percent(t.percent)) } else { format!("ҚҚС / НДС {}", percent(t.percent)) };
+    // "в т.ч." (оның ішінде): the tax is included in the amount, not added to it.
+    let included = if t.is_in_total_sum { " в т.ч." } else { "" };
+    let label = format!("ҚҚС/НДС {}{included}", percent(t.percent));
     AmountLine::new(label, t.sum)
 }
 
@@ -114,7 +116,7 @@ pub fn ad_texts(ads: &[AdsObject], fiscal_id: &str) -> Vec<String> {
 /// CORE-81: the VAT certificate line when `is_printable`.
 fn vat_certificate(v: &VatCertificate) -> Option<String> {
     (v.is_printable && !(v.series.is_empty() && v.number.is_empty()))
-        .then(|| format!("ҚҚС куәлігі / Свидетельство по НДС: серия {} № {}", v.series, v.number))
+        .then(|| format!("ҚҚС куәлігі / Свидетельство по НДС\nсерия {} № {}", v.series, v.number))
 }
 
 fn info(doc: &Document, date: &DateTimeObject, operator: Option<&str>) -> Vec<Field> {
@@ -222,8 +224,9 @@ fn ticket(doc: &Document, t: &TicketObject, print: &KzPrint<'_>) -> Sheet {
     .to_document()
 }
 
+/// A discount or markup line: its own name when it has one (it says what it is), else the kind.
 fn modifier_label(kind: &str, name: &str) -> String {
-    if name.is_empty() { kind.to_owned() } else { format!("{kind}: {name}") }
+    if name.trim().is_empty() { kind.to_owned() } else { name.to_owned() }
 }
 
 /// Header, title, copy mark and info lines of a placement or report.

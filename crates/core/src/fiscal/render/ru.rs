@@ -326,5 +326,5 @@ fn report_lines(sheet: &mut Sheet, r: &Report) {
             sheet.push(amount(format!("  {}", operation_title(*op)), *sum));
         }
     }
-    sheet.push(Block::pair("ФД ЗА ВСЁ ВРЕМЯ ФН", r.fiscal_documents.to_string()));
+    sheet.push(Block::pair("Всего ФД в ФН", r.fiscal_documents.to_string()));
 }
