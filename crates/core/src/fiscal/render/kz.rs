@@ -44,9 +44,9 @@ pub fn operation_title(op: Operation) -> &'static str {
 /// Kazakh / Russian name of a payment type.
 pub fn payment_label(kind: PaymentType) -> &'static str {
     match kind {
-        PaymentType::Cash => "Қолма-қол / Наличные",
-        PaymentType::Card => "Карта / Банковская карта",
-        PaymentType::Mobile => "Мобильді / Мобильный платёж",
+        PaymentType::Cash => "Қолма-қол/Наличные",
+        PaymentType::Card => "Карта/Банковская карта",
+        PaymentType::Mobile => "Мобильді/Мобильный платёж",
     }
 }
 
@@ -101,7 +101,7 @@ fn header(reg: &RegInfo) -> Vec<String> {
 /// Registration numbers of the KKM.
 fn kkm_fields(reg: &RegInfo) -> Vec<Field> {
     let k = &reg.kkm;
-    [("ЗНМ", &k.serial_number), ("ТНМ / РНМ", &k.kkm_id), ("КГД коды / Код ККМ КГД", &k.fns_kkm_id)]
+    [("ЗНМ", &k.serial_number), ("ТНМ/РНМ", &k.kkm_id), ("КГД коды/Код ККМ КГД", &k.fns_kkm_id)]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(l, v)| Field::new(l, v.clone()))
@@ -121,9 +121,9 @@ fn vat_certificate(v: &VatCertificate) -> Option<String> {
 
 fn info(doc: &Document, date: &DateTimeObject, operator: Option<&str>) -> Vec<Field> {
     let mut info = vec![
-        Field::new("Ауысым / Смена №", doc.fr_shift_number.to_string()),
-        Field::new("Құжат / Документ №", doc.shift_document_number.to_string()),
-        Field::new("Уақыты / Время", datetime(date)),
+        Field::new("Ауысым/Смена №", doc.fr_shift_number.to_string()),
+        Field::new("Құжат/Документ №", doc.shift_document_number.to_string()),
+        Field::new("Уақыты/Время", datetime(date)),
     ];
     if let Some(name) = operator.filter(|n| !n.is_empty()) {
         info.push(Field::new("Кассир", name));
@@ -165,13 +165,13 @@ fn ticket(doc: &Document, t: &TicketObject, print: &KzPrint<'_>) -> Sheet {
             // CORE-69: item modifiers follow their commodity.
             (ItemType::Markup, _, Some(m), _) => {
                 if let Some(last) = items.last_mut() {
-                    last.taxes.push(AmountLine::new(modifier_label("Үстеме / Наценка", &m.name), m.sum));
+                    last.taxes.push(AmountLine::new(modifier_label("Үстеме/Наценка", &m.name), m.sum));
                     last.taxes.extend(m.taxes.iter().map(tax_line));
                 }
             }
             (ItemType::Discount, _, _, Some(d)) => {
                 if let Some(last) = items.last_mut() {
-                    last.taxes.push(AmountLine::new(modifier_label("Жеңілдік / Скидка", &d.name), -d.sum));
+                    last.taxes.push(AmountLine::new(modifier_label("Жеңілдік/Скидка", &d.name), -d.sum));
                     last.taxes.extend(d.taxes.iter().map(tax_line));
                 }
             }
@@ -181,27 +181,27 @@ fn ticket(doc: &Document, t: &TicketObject, print: &KzPrint<'_>) -> Sheet {
     let a = &t.amounts;
     let mut adjustments = Vec::new();
     if a.markup.sum > Money::ZERO {
-        adjustments.push(AmountLine::new(modifier_label("Үстеме / Наценка", &a.markup.name), a.markup.sum));
+        adjustments.push(AmountLine::new(modifier_label("Үстеме/Наценка", &a.markup.name), a.markup.sum));
     }
     if a.discount.sum > Money::ZERO {
-        adjustments.push(AmountLine::new(modifier_label("Жеңілдік / Скидка", &a.discount.name), -a.discount.sum));
+        adjustments.push(AmountLine::new(modifier_label("Жеңілдік/Скидка", &a.discount.name), -a.discount.sum));
     }
     let mut payments: Vec<AmountLine> = t.payments.iter().map(|p| AmountLine::new(payment_label(p.kind), p.sum)).collect();
     if a.taken > Money::ZERO {
-        payments.push(AmountLine::new("Алынды / Получено", a.taken));
+        payments.push(AmountLine::new("Алынды/Получено", a.taken));
     }
     if a.change > Money::ZERO {
-        payments.push(AmountLine::new("Қайтарым / Сдача", a.change));
+        payments.push(AmountLine::new("Қайтарым/Сдача", a.change));
     }
     let mut title = vec!["ФИСКАЛДЫҚ ЧЕК / ФИСКАЛЬНЫЙ ЧЕК".to_owned(), operation_title(t.operation).to_owned()];
     title.extend(offline_line(doc));
-    let mut fiscal = vec![Field::new("ФБ / ФП", &doc.fiscal_id)];
+    let mut fiscal = vec![Field::new("ФБ/ФП", &doc.fiscal_id)];
     fiscal.extend(kkm_fields(print.reg_info));
     if !print.ofd_name.is_empty() {
-        fiscal.push(Field::new("ФДО / ОФД", print.ofd_name));
+        fiscal.push(Field::new("ФДО/ОФД", print.ofd_name));
     }
     if !t.extension_options.customer_iin_or_bin.is_empty() {
-        fiscal.push(Field::new("Сатып алушы / Покупатель", &t.extension_options.customer_iin_or_bin));
+        fiscal.push(Field::new("Сатып алушы/Покупатель", &t.extension_options.customer_iin_or_bin));
     }
     let mut footer: Vec<String> = vat_certificate(print.vat_certificate).into_iter().collect();
     footer.extend(ad_texts(print.ads_info, &doc.fiscal_id));
@@ -212,7 +212,7 @@ fn ticket(doc: &Document, t: &TicketObject, print: &KzPrint<'_>) -> Sheet {
         info: info(doc, &t.date_time, Some(&t.operator.name)),
         items,
         adjustments,
-        total: AmountLine::new("ЖИЫНЫ / ИТОГ", a.total),
+        total: AmountLine::new("ЖИЫНЫ/ИТОГ", a.total),
         payments,
         taxes: t.taxes.iter().map(tax_line).collect(),
         fiscal,
@@ -276,7 +276,7 @@ fn placement(doc: &Document, p: &MoneyPlacementObject, print: &KzPrint<'_>) -> S
         MoneyPlacementKind::Withdrawal => "АҚША АЛУ / ИЗЪЯТИЕ",
     };
     let mut sheet = start(doc, &[title], &p.datetime, Some(&p.operator.name), print);
-    sheet.push(Block::pair("СОМАСЫ / СУММА", CUR.with_sign(p.sum)).bold().size(Size::Tall));
+    sheet.push(Block::pair("СОМАСЫ/СУММА", CUR.with_sign(p.sum)).bold().size(Size::Tall));
     finish(sheet, print)
 }
 
@@ -288,31 +288,31 @@ fn report(doc: &Document, r: &ReportObject, print: &KzPrint<'_>) -> Sheet {
     };
     let mut sheet = start(doc, title, &r.date_time, None, print);
     if r.open_shift_time != DateTimeObject::ZERO {
-        sheet.push(Block::pair("Ашылды / Открыта", datetime(&r.open_shift_time)));
+        sheet.push(Block::pair("Ашылды/Открыта", datetime(&r.open_shift_time)));
     }
     if r.close_shift_time != DateTimeObject::ZERO {
-        sheet.push(Block::pair("Жабылды / Закрыта", datetime(&r.close_shift_time)));
+        sheet.push(Block::pair("Жабылды/Закрыта", datetime(&r.close_shift_time)));
     }
     for t in &r.ticket_operations {
         sheet.push(Block::separator('-'));
         sheet.push(Block::text(operation_title(t.operation)).bold());
-        sheet.push(amount(format!("Чектер / Чеков: {}", t.tickets_count), t.tickets_sum));
+        sheet.push(amount(format!("Чектер/Чеков: {}", t.tickets_count), t.tickets_sum));
         for p in &t.payments {
             sheet.push(amount(format!("  {} ({})", payment_label(p.payment), p.count), p.sum));
         }
         if t.discount_sum > Money::ZERO {
-            sheet.push(amount("  Жеңілдік / Скидки", t.discount_sum));
+            sheet.push(amount("  Жеңілдік/Скидки", t.discount_sum));
         }
         if t.markup_sum > Money::ZERO {
-            sheet.push(amount("  Үстеме / Наценки", t.markup_sum));
+            sheet.push(amount("  Үстеме/Наценки", t.markup_sum));
         }
         if t.change_sum > Money::ZERO {
-            sheet.push(amount("  Қайтарым / Сдача", t.change_sum));
+            sheet.push(amount("  Қайтарым/Сдача", t.change_sum));
         }
         if t.offline_count > 0 {
-            sheet.push(Block::pair("  Дербес / Автономных", t.offline_count.to_string()));
+            sheet.push(Block::pair("  Дербес/Автономных", t.offline_count.to_string()));
         }
-        sheet.push(Block::pair("  Барлығы / Всего чеков", t.tickets_total_count.to_string()));
+        sheet.push(Block::pair("  Барлығы/Всего чеков", t.tickets_total_count.to_string()));
     }
     if !r.taxes.is_empty() {
         sheet.push(Block::separator('-'));
@@ -320,21 +320,21 @@ fn report(doc: &Document, r: &ReportObject, print: &KzPrint<'_>) -> Sheet {
         for tax in &r.taxes {
             for op in &tax.operations {
                 sheet.push(amount(format!("  {} {}", percent(tax.percent), short_op(op.operation)), op.sum));
-                sheet.push(amount("    айналым / оборот", op.turnover));
+                sheet.push(amount("    айналым/оборот", op.turnover));
             }
         }
     }
     for m in &r.money_placements {
         let label = match m.operation {
-            MoneyPlacementKind::Deposit => "Енгізу / Внесения",
-            MoneyPlacementKind::Withdrawal => "Алу / Изъятия",
+            MoneyPlacementKind::Deposit => "Енгізу/Внесения",
+            MoneyPlacementKind::Withdrawal => "Алу/Изъятия",
         };
         sheet.push(amount(format!("{label}: {}", m.operations_count), m.operations_sum));
     }
     sheet.push(Block::separator('-'));
     let revenue = if r.revenue.is_negative { -r.revenue.sum } else { r.revenue.sum };
-    sheet.push(Block::pair("ТҮСІМ / ВЫРУЧКА", CUR.with_sign(revenue)).bold());
-    sheet.push(Block::pair("КАССАДА / В КАССЕ", CUR.with_sign(r.cash_sum)).bold());
+    sheet.push(Block::pair("ТҮСІМ/ВЫРУЧКА", CUR.with_sign(revenue)).bold());
+    sheet.push(Block::pair("КАССАДА/В КАССЕ", CUR.with_sign(r.cash_sum)).bold());
     if !r.non_nullable_sums.is_empty() {
         sheet.push(Block::separator('-'));
         sheet.push(Block::text("НӨЛДЕНБЕЙТІН / НЕОБНУЛЯЕМЫЕ СУММЫ").bold());
