@@ -354,3 +354,33 @@ fn short_op(op: Operation) -> &'static str {
         Operation::BuyReturn => "возврат покупки",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percents_print_in_their_shortest_form() {
+        // CORE-27: percents travel in thousandths.
+        assert_eq!(percent(12_000), "12%");
+        assert_eq!(percent(12_500), "12,5%");
+        assert_eq!(percent(7), "0,007%");
+        assert_eq!(percent(0), "0%");
+    }
+
+    #[test]
+    fn ad_texts_replace_every_ticket_number_placeholder() {
+        // CORE-81: `${ticket_number}` becomes the fiscal id; empty texts are left out.
+        let ad = |t: &str| AdsObject { text: t.into(), ..AdsObject::default() };
+        let ads = [ad("Фиск. признак ${ticket_number}\n№ ${ticket_number}"), ad("  "), ad("Рахмет!")];
+        assert_eq!(ad_texts(&ads, "1008"), ["Фиск. признак 1008\n№ 1008", "Рахмет!"]);
+    }
+
+    #[test]
+    fn the_vat_certificate_prints_only_when_printable() {
+        let v = VatCertificate { series: "60001".into(), number: "1234567".into(), is_printable: true };
+        assert_eq!(vat_certificate(&v).as_deref(), Some("ҚҚС куәлігі / Свидетельство по НДС\nсерия 60001 № 1234567"));
+        assert_eq!(vat_certificate(&VatCertificate { is_printable: false, ..v }), None);
+        assert_eq!(vat_certificate(&VatCertificate { is_printable: true, ..VatCertificate::default() }), None);
+    }
+}

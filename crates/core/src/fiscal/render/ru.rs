@@ -328,3 +328,24 @@ fn report_lines(sheet: &mut Sheet, r: &Report) {
     }
     sheet.push(Block::pair("Всего ФД в ФН", r.fiscal_documents.to_string()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_in_moscow_time() {
+        // 2026-01-01T00:00:00Z is 03:00 in Moscow (UTC+3 all year).
+        assert_eq!(moscow_datetime(1_767_225_600_000), "01.01.2026 03:00");
+        assert_eq!(moscow_datetime(1_767_214_800_000 - 1), "31.12.2025 23:59");
+    }
+
+    #[test]
+    fn tax_and_payment_labels() {
+        assert_eq!(tax_label("vat120"), "НДС 20/120");
+        assert_eq!(tax_label("none"), "БЕЗ НДС");
+        assert_eq!(tax_label("vat999"), "НДС VAT999");
+        assert_eq!(payment_label(0), "НАЛИЧНЫМИ");
+        assert_eq!(payment_label(7), "ОПЛАТА (ВИД 7)");
+    }
+}
