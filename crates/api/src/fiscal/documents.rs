@@ -2,7 +2,7 @@
 //! `GET /api/registers/{register_id}/documents/{seq}/image` — the PNG of CORE-81 with the
 //! cash-core image parameters (`width`, `scale`, `threshold`: defaults and limits of CORE-38 via
 //! `Options::from_request`) — and `GET …/text?width=42` — `{"lines": [...]}` for slips and
-//! terminals. Parse, call the engine, map the result; bad parameters answer 422 in the admin
+//! terminals; `is_original=false` marks either as a copy (CORE-59). Parse, call the engine, map the result; bad parameters answer 422 in the admin
 //! envelope.
 
 use crate::ApiState;
@@ -53,6 +53,15 @@ fn integer(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Admin
         .transpose()
 }
 
+/// CORE-59 `is_original`: default true; false marks the document as a copy.
+fn is_original(q: &HashMap<String, String>) -> Result<bool, AdminError> {
+    match q.get("is_original").map(|v| v.trim()) {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(v) => Err(AdminError::Invalid(format!("is_original: {v:?} is not true or false"))),
+    }
+}
+
 fn seq(raw: &str) -> Result<u64, AdminError> {
     raw.parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| AdminError::Invalid(format!("seq: {raw:?} is not a journal position (1, 2, …)")))
 }
@@ -63,12 +72,12 @@ async fn image(
     Path((register_id, raw_seq)): Path<(String, String)>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, FiscalApiError> {
-    let q = params(query, &["width", "scale", "threshold"])?;
+    let q = params(query, &["width", "scale", "threshold", "is_original"])?;
     let seq = seq(&raw_seq)?;
     // CORE-38: absent or 0 width → 384, absent or 0 scale → 1.0, absent threshold → 128.
     let options = Options::from_request(integer(&q, "width")?, q.get("scale").map(|s| s.trim()), integer(&q, "threshold")?)
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let png = s.core.fiscal().document_image(&register_id, seq, &options).await?;
+    let png = s.core.fiscal().document_image(&register_id, seq, &options, is_original(&q)?).await?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
@@ -78,7 +87,7 @@ async fn text(
     Path((register_id, raw_seq)): Path<(String, String)>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, FiscalApiError> {
-    let q = params(query, &["width"])?;
+    let q = params(query, &["width", "is_original"])?;
     let seq = seq(&raw_seq)?;
     let width = match integer(&q, "width")? {
         None => DEFAULT_TEXT_WIDTH,
@@ -87,6 +96,6 @@ async fn text(
             .filter(|w| kassa_render::limits::COLUMNS.contains(w))
             .ok_or_else(|| AdminError::Invalid(format!("width: {w} is outside 12..=160")))?,
     };
-    let lines = s.core.fiscal().document_text(&register_id, seq, width).await?;
+    let lines = s.core.fiscal().document_text(&register_id, seq, width, is_original(&q)?).await?;
     Ok(Json(json!({ "lines": lines })))
 }

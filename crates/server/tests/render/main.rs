@@ -76,7 +76,7 @@ async fn image_and_text_of_a_registered_receipt(app: TestApp) {
     assert_eq!(decode(&png).0, 384);
     assert_eq!(qr_codes(&png), [qr.as_str()], "ITK-94: the receipt's QR string, as a QR code");
     // The engine gives the same bytes (deterministic, and the route adds nothing).
-    let engine = app.core.fiscal().document_image("R1", seq, &Options::default()).await.unwrap();
+    let engine = app.core.fiscal().document_image("R1", seq, &Options::default(), true).await.unwrap();
     assert_eq!(png, engine);
     let again = get(&app, &format!("/api/registers/R1/documents/{seq}/image?width=0&threshold=128")).await;
     assert_eq!(again.bytes().await.unwrap().to_vec(), png, "width 0 means 384 (CORE-38)");
@@ -102,6 +102,13 @@ async fn image_and_text_of_a_registered_receipt(app: TestApp) {
     assert!(lines.concat().contains(&qr));
     let default = get(&app, &format!("/api/registers/R1/documents/{seq}/text")).await.json::<Value>().await.unwrap();
     assert!(default["lines"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().chars().count() == 42), "default width 42");
+    // CORE-59: a copy is marked; the original is not.
+    let copy = get(&app, &format!("/api/registers/R1/documents/{seq}/text?is_original=false")).await.json::<Value>().await.unwrap();
+    assert!(copy["lines"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().trim() == "КОПИЯ"));
+    assert!(!default["lines"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().trim() == "КОПИЯ"));
+    let copy_png = get(&app, &format!("/api/registers/R1/documents/{seq}/image?is_original=false")).await.bytes().await.unwrap();
+    assert_ne!(copy_png.to_vec(), png);
+    assert_eq!(decode(&copy_png).0, 384);
     // The shift opening renders too.
     let open = get(&app, "/api/registers/R1/documents/1/text").await.json::<Value>().await.unwrap();
     assert!(open["lines"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().trim() == "ОТЧЁТ ОБ ОТКРЫТИИ СМЕНЫ"));
@@ -123,6 +130,7 @@ async fn image_and_text_of_a_registered_receipt(app: TestApp) {
         "text?width=161",
         "text?width=x",
         "text?scale=1",
+        "text?is_original=yes",
     ] {
         let r = get(&app, &format!("/api/registers/R1/documents/{seq}/{query}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");

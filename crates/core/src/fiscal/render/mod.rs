@@ -57,18 +57,31 @@ impl Engine<'_> {
         page.into_iter().find(|e| e.seq == seq).ok_or_else(not_found)
     }
 
-    /// The PNG image of a stored document (CORE-81): exactly `options.width_px` wide.
-    pub async fn document_image(&self, register_id: &str, seq: u64, options: &Options) -> Result<Vec<u8>, DocumentError> {
+    /// The PNG image of a stored document (CORE-81): exactly `options.width_px` wide; a copy
+    /// (`is_original` false, CORE-59) is marked "КОПИЯ".
+    pub async fn document_image(
+        &self,
+        register_id: &str,
+        seq: u64,
+        options: &Options,
+        is_original: bool,
+    ) -> Result<Vec<u8>, DocumentError> {
         let entry = self.document(register_id, seq).await?;
-        Ok(render_png(&journal_document(&entry, false)?, options)?)
+        Ok(render_png(&journal_document(&entry, !is_original)?, options)?)
     }
 
     /// The text lines of a stored document, at most `width_chars` characters each.
-    pub async fn document_text(&self, register_id: &str, seq: u64, width_chars: usize) -> Result<Vec<String>, DocumentError> {
+    pub async fn document_text(
+        &self,
+        register_id: &str,
+        seq: u64,
+        width_chars: usize,
+        is_original: bool,
+    ) -> Result<Vec<String>, DocumentError> {
         if !kassa_render::limits::COLUMNS.contains(&width_chars) {
             return Err(RenderError::Columns(width_chars).into());
         }
         let entry = self.document(register_id, seq).await?;
-        Ok(render_text(&journal_document(&entry, false)?, width_chars)?)
+        Ok(render_text(&journal_document(&entry, !is_original)?, width_chars)?)
     }
 }
