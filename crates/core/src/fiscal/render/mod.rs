@@ -85,3 +85,37 @@ impl Engine<'_> {
         Ok(render_text(&journal_document(&entry, !is_original)?, width_chars)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kassa_money::Money;
+
+    fn entry(doc: &str) -> JournalEntry {
+        JournalEntry {
+            register_id: "R1".into(),
+            seq: 7,
+            kind: "receipt".into(),
+            fiscal: true,
+            number: 7,
+            shift_number: 1,
+            receipt_number: Some(1),
+            time_ms: 0,
+            total: Money::ZERO,
+            fiscal_sign: 0,
+            qr: None,
+            doc: doc.into(),
+            prev_hash: String::new(),
+            hash: String::new(),
+            pending: false,
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_ru_document_is_unprintable_not_a_panic() {
+        for doc in ["", "{}", r#"{"command":1,"body":{}}"#] {
+            assert!(matches!(journal_document(&entry(doc), false), Err(DocumentError::Unprintable { seq: 7, .. })), "{doc:?}");
+        }
+    }
+}
