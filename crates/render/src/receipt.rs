@@ -83,8 +83,10 @@ pub struct ItemView {
     pub unit: String,
     pub price: Money,
     pub sum: Money,
-    /// Item taxes, e.g. "НДС 12%" … 187,50.
+    /// Item taxes, e.g. "НДС 12%" … 187,50; also item discounts and markups (signed).
     pub taxes: Vec<AmountLine>,
+    /// The item's EAN-13 barcode, printed under it (e.g. a KZ commodity's `barcode`).
+    pub barcode: Option<Ean13>,
 }
 
 /// A fiscal receipt (or any document shaped like one) from plain fields.
@@ -146,6 +148,9 @@ impl ReceiptView {
             doc.push(Block::pair(detail, cur.amount(item.sum)));
             for tax in &item.taxes {
                 doc.push(Block::pair(format!("   {}", tax.label), cur.amount(tax.amount)));
+            }
+            if let Some(code) = item.barcode {
+                doc.push(Block::ean13(code));
             }
         }
         if !self.items.is_empty() {

@@ -44,6 +44,7 @@ fn kz_receipt(copy: bool) -> ReceiptView {
                 price: money(87_500),
                 sum: money(175_000),
                 taxes: vec![AmountLine::new("ҚҚС 12%", money(18_750))],
+                barcode: None,
             },
             ItemView {
                 name: "Жиһаз жылтыратқышы, өте ұзын атауы бар тауар (тексеру үшін)".into(),
@@ -52,6 +53,7 @@ fn kz_receipt(copy: bool) -> ReceiptView {
                 price: money(50_000),
                 sum: money(25_000),
                 taxes: vec![],
+                barcode: None,
             },
         ],
         adjustments: vec![AmountLine::new("Жеңілдік / Скидка", money(-25_000))],

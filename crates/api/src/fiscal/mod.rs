@@ -3,6 +3,8 @@
 //! the bench and the crash test; the protocol faces call the core directly), the ATOL-88 fault
 //! hook, the OFD simulator's state and mode, and journal verification.
 
+mod documents;
+
 use crate::ApiState;
 use crate::admin::{Admin, AdminError, AdminJson};
 use axum::extract::{Path, Query, State};
@@ -27,6 +29,7 @@ pub fn admin_router() -> Router<ApiState> {
         .route("/ofd", get(ofd_state))
         .route("/ofd/mode", put(set_ofd_mode))
         .route("/fiscal/verify", get(verify))
+        .merge(documents::router())
 }
 
 /// An engine failure: refusals carry the typed error and its ATOL device code.

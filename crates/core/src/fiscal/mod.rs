@@ -11,6 +11,7 @@
 //! injected).
 
 pub mod ofd;
+pub mod render;
 
 use crate::Core;
 use kassa_domain::fiscal::ru::{self, Receipt};
