@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod crash;
+mod e2e;
 
 use kassa::Application;
 use kassa_client::{Kassa, Reply};
