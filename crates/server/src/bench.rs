@@ -25,6 +25,9 @@ pub enum Scenario {
     AtolSell,
     /// Fiscalization in process on a temporary SQLite store (`--registers N`); no server needed.
     Fiscal,
+    /// ATOL Online accepted → done per second over `--registers N` registers of one group, in
+    /// process (server, dispatcher and engine on a temporary SQLite store); no server needed.
+    AtolE2e,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -59,13 +62,13 @@ pub struct Shot {
 }
 
 /// The marker of the ATOL sell body's `external_id`.
-const UNIQUE: &str = "@@UNIQUE@@";
+pub(crate) const UNIQUE: &str = "@@UNIQUE@@";
 
 impl Scenario {
     /// The request of the scenario; `atol-sell` first asks the server for a token.
     async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
         Ok(match self {
-            Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
+            Scenario::Healthz | Scenario::Fiscal | Scenario::AtolE2e => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None },
             Scenario::AtolSell => {
                 let answer = post_json(addr, "/possystem/v3/getToken", r#"{"login":"netletest","pass":"v2AfscRjr"}"#).await?;
                 let token = answer["token"].as_str().filter(|t| !t.is_empty()).with_context(|| {
@@ -84,10 +87,10 @@ impl Scenario {
 }
 
 /// The base receipt S of atol-online-v3.md §13.1.
-const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
+pub(crate) const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
 
 /// One POST with a JSON body; the decoded answer.
-async fn post_json(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn post_json(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
     let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to {addr}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
@@ -209,7 +212,7 @@ async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Inst
 
 /// The ceiling: a minimal endpoint on the same stack that parses the same JSON body (when there
 /// is one) and answers a fixed response. Returns its address and a handle that stops it.
-async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::CancellationToken)> {
+pub(crate) async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::CancellationToken)> {
     use axum::routing::any;
     async fn fixed(body: Bytes) -> axum::response::Response {
         use axum::response::IntoResponse;
@@ -227,7 +230,7 @@ async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::Cancel
     Ok((addr, stop))
 }
 
-fn line(name: &str, m: &Measured) -> String {
+pub(crate) fn line(name: &str, m: &Measured) -> String {
     format!(
         "  {name:<9} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {:>8}   failed {}",
         m.rps(),
@@ -247,6 +250,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Scenario::Fiscal = args.scenario {
         return crate::bench_fiscal::run(&args).await;
+    }
+    if let Scenario::AtolE2e = args.scenario {
+        return crate::bench_atol::run(&args).await;
     }
     let addr = loopback_addr(&args.url)?;
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));

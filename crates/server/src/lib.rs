@@ -6,6 +6,7 @@
 //! or PostgreSQL is chosen here from the configuration.
 
 pub mod bench;
+pub mod bench_atol;
 pub mod bench_fiscal;
 pub mod config;
 pub mod telemetry;

@@ -37,6 +37,17 @@ pub struct DispatchState {
     attached: BTreeMap<(String, String), (BTreeSet<String>, Option<i64>)>,
     /// The first step of this process has run (it recovers every document left in progress).
     started: bool,
+    /// Documents one register takes per step (0 or 1: one, the register is then busy).
+    per_register: usize,
+}
+
+impl DispatchState {
+    /// A state whose steps give each register up to `n` documents: the step makes `n` rounds of
+    /// the register choice (ATOL-7 over the counts as they will be), and the attempts of one
+    /// register run together, so fast registers (the engine) share store commits.
+    pub fn with_batch(n: usize) -> Self {
+        Self { per_register: n, ..Self::default() }
+    }
 }
 
 fn accepted(d: &AtolDocumentRow, attempt: u32) -> Option<AcceptedDocument> {
@@ -109,16 +120,26 @@ impl Atol<'_> {
                     idle_since_ms: *state.idle_since.get(&r.id).unwrap_or(&0),
                 });
             }
-            let heads = self.core.store.atol_queue(&tenant, &code, loads.len() as i64).await.map_err(internal)?;
+            let rounds = state.per_register.max(1);
+            let heads = self.core.store.atol_queue(&tenant, &code, (loads.len() * rounds) as i64).await.map_err(internal)?;
             let mut claims = Vec::new();
             let mut picked = Vec::new();
+            let mut round = 1;
             for d in heads {
                 if is_timed_out(d.queued_at_ms, now, &policy) {
                     continue; // the timeout worker fails it (ATOL-81)
                 }
-                let Some(chosen) = choose_register(&loads).map(|r| r.id.clone()) else { break };
+                let mut choice = choose_register(&loads).map(|r| r.id.clone());
+                if choice.is_none() && round < rounds && loads.iter().any(|l| l.busy) {
+                    // Next round: every register that took a document takes one more.
+                    round += 1;
+                    loads.iter_mut().for_each(|l| l.busy = false);
+                    choice = choose_register(&loads).map(|r| r.id.clone());
+                }
+                let Some(chosen) = choice else { break };
                 if let Some(l) = loads.iter_mut().find(|l| l.id == chosen) {
                     l.busy = true;
+                    l.fn_documents += 1;
                 }
                 // Claim: queued → in_progress on this register (compare-and-set).
                 claims.push(AtolTransition {
