@@ -47,7 +47,14 @@ impl EngineRegisters {
         m.get(id).filter(|(_, at)| now - at < FN_COUNT_TTL_MS).map(|(n, _)| *n)
     }
 
+    /// Attempts on one register finish in any order: the count only grows while it is fresh.
     fn remember(&self, id: &str, n: u64, now: i64) {
+        let mut m = self.fn_counts.lock().unwrap_or_else(|p| p.into_inner());
+        let e = m.entry(id.to_owned()).or_insert((n, now));
+        *e = (e.0.max(n), e.1);
+    }
+
+    fn refresh(&self, id: &str, n: u64, now: i64) {
         self.fn_counts.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned(), (n, now));
     }
 }
@@ -193,7 +200,7 @@ impl AtolRegisters for EngineRegisters {
             },
             Err(_) => return 0,
         };
-        self.remember(register_id, n, now);
+        self.refresh(register_id, n, now);
         n
     }
 

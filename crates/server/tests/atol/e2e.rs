@@ -379,3 +379,30 @@ async fn engine_registers_once_per_uuid_when_asked_again() {
     assert_eq!(e.regs.fn_documents(R1).await, 2);
     e.fx.stop().await;
 }
+
+#[tokio::test]
+async fn burst_is_registered_at_the_groups_full_rate() {
+    // ATOL-8 (the queue buffers a burst; every register of the group keeps taking documents at
+    // each step until it is empty), ATOL-7, ATOL-85. The rate itself: `kassa bench atol-e2e`.
+    let mut e = E2e::new(&[]).await;
+    e.provision(|t| t.registers[1].role = RegisterRole::Main).await;
+    e.state = DispatchState::with_batch(32);
+    for i in 0..100 {
+        let r = e.fx.sell(&sell_ext(&format!("burst-{i}"))).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let first = e.step().await;
+    assert_eq!((first.attempts, first.done), (64, 64), "both registers take a full batch");
+    let second = e.step().await;
+    assert_eq!((second.attempts, second.done), (36, 36), "the rest at the next step");
+    assert_eq!(e.step().await.attempts, 0, "the queue is empty");
+    let (a, b) = (e.receipts(R1).await, e.receipts(R2).await);
+    assert_eq!((a.len(), b.len()), (50, 50), "even load");
+    for j in [&a, &b] {
+        // One shift opening, then the receipts numbered without gaps.
+        let numbers: Vec<u64> = j.iter().map(|e| e.number).collect();
+        assert_eq!(numbers, (2..=51).collect::<Vec<u64>>());
+    }
+    assert!(e.fx.core.fiscal().verify().await.unwrap().problem.is_none());
+    e.fx.stop().await;
+}
