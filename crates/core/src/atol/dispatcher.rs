@@ -257,7 +257,8 @@ impl Atol<'_> {
 #[cfg(test)]
 mod tests {
     //! The dispatcher over a scripted, test-only register (no fiscal engine here): retry classes,
-    //! re-queue, even load, reserves, crash recovery. `done` end to end waits for the engine.
+    //! re-queue, even load, reserves, crash recovery. End to end over the engine:
+    //! `crates/server/tests/atol/e2e.rs`.
 
     use super::*;
     use crate::atol::{AtolSettings, Authorized, DispatchState};
