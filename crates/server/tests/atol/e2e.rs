@@ -25,7 +25,20 @@ impl E2e {
     }
 
     async fn with(uuids: &[&str], tweak: impl FnOnce(&mut kassa::config::Config)) -> Self {
+        Self::build(uuids, tweak, None).await
+    }
+
+    /// On a fresh PostgreSQL database, or `None` when `KASSA_TEST_PG_URL` is unset.
+    async fn pg(uuids: &[&str]) -> Option<Self> {
+        let pg = common::FreshPg::create().await?;
+        Some(Self::build(uuids, |_| {}, Some(pg)).await)
+    }
+
+    async fn build(uuids: &[&str], tweak: impl FnOnce(&mut kassa::config::Config), pg: Option<common::FreshPg>) -> Self {
         let mut config = common::test_config();
+        if let Some(p) = &pg {
+            config.server.database_url = Some(p.url.clone());
+        }
         config.server.demo = true;
         config.atol.workers = false;
         config.tenants.push(other_tenant());
@@ -39,7 +52,7 @@ impl E2e {
         let core = app.core().clone();
         let stop = app.shutdown_token();
         let handle = tokio::spawn(app.run_until_stopped());
-        let fx = Fx { client, core: core.clone(), clock, stop, handle: Some(handle), _dir: Some(dir), _pg: None };
+        let fx = Fx { client, core: core.clone(), clock, stop, handle: Some(handle), _dir: Some(dir), _pg: pg };
         fx.token().await;
         Self { fx, regs: EngineRegisters::new(core), state: DispatchState::default() }
     }
@@ -403,6 +416,29 @@ async fn burst_is_registered_at_the_groups_full_rate() {
         let numbers: Vec<u64> = j.iter().map(|e| e.number).collect();
         assert_eq!(numbers, (2..=51).collect::<Vec<u64>>());
     }
+    assert!(e.fx.core.fiscal().verify().await.unwrap().problem.is_none());
+    e.fx.stop().await;
+}
+
+#[tokio::test]
+async fn done_end_to_end_on_postgres() {
+    // ATOL-82, ATOL-86, ATOL-84, ATOL-85 on the PostgreSQL store (keyed registration, FOR UPDATE)
+    let Some(mut e) = E2e::pg(&[U1, U2]).await else {
+        eprintln!("SKIPPED: KASSA_TEST_PG_URL not set");
+        return;
+    };
+    e.fx.core.fiscal().inject_fault(R1, 1, -20);
+    e.fx.sell(&s()).await;
+    e.step().await;
+    assert_eq!(e.fx.report(U1).await.body["status"], json!("wait"));
+    e.step().await;
+    let r = e.fx.report(U1).await;
+    let j = e.receipts(R1).await;
+    assert_eq!(j.len(), 1);
+    assert_eq!((r.body["status"].clone(), r.body["payload"].clone()), (json!("done"), payload_from(&j[0], "1110000100238211", "0000111118041361")));
+    let r = e.fx.sell(&with(sell_ext("pg-2"), "/receipt/items/0/price", Some(json!(0)))).await;
+    e.step().await;
+    assert_eq!(err(&e.fx.report(r.body["uuid"].as_str().unwrap()).await).0, -3805);
     assert!(e.fx.core.fiscal().verify().await.unwrap().problem.is_none());
     e.fx.stop().await;
 }
