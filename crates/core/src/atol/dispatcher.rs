@@ -450,7 +450,7 @@ mod tests {
             callback: None,
             now_ms: clock.now_ms(),
         };
-        core.store.atol_transition(&[claim.clone()]).await.unwrap();
+        core.store.atol_transition(std::slice::from_ref(&claim)).await.unwrap();
         core.atol().dispatch_once(&regs, &mut running).await.unwrap();
         assert!(regs.0.lock().unwrap().calls.is_empty(), "within its lease (another node may hold it)");
         clock.advance_ms(61_000);

@@ -442,3 +442,23 @@ async fn done_end_to_end_on_postgres() {
     assert!(e.fx.core.fiscal().verify().await.unwrap().problem.is_none());
     e.fx.stop().await;
 }
+
+#[tokio::test]
+async fn class_r_retry_goes_to_another_active_register() {
+    // ATOL-84 (class R: tried again on another active register if there is one), ATOL-86
+    // (device_code of the register that registered it), ATOL-7
+    let mut e = E2e::new(&[U1]).await;
+    e.provision(|t| t.registers[1].role = RegisterRole::Main).await;
+    e.fx.core.fiscal().inject_fault(R1, 1, -1);
+    e.fx.sell(&s()).await;
+    e.step().await;
+    let r = e.fx.report(U1).await;
+    assert_eq!((r.body["status"].clone(), err(&r).0, r.body["device_code"].clone()), (json!("wait"), -1, json!(R1)));
+    e.step().await;
+    let r = e.fx.report(U1).await;
+    assert_eq!((r.body["status"].clone(), r.body["device_code"].clone()), (json!("done"), json!(R2)));
+    assert_eq!(r.body["payload"]["fn_number"], json!("1110000100238212"));
+    assert!(e.receipts(R1).await.is_empty());
+    assert_eq!(e.receipts(R2).await.len(), 1);
+    e.fx.stop().await;
+}
