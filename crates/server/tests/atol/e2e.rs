@@ -462,3 +462,45 @@ async fn class_r_retry_goes_to_another_active_register() {
     assert_eq!(e.receipts(R2).await.len(), 1);
     e.fx.stop().await;
 }
+
+#[tokio::test]
+async fn one_account_with_two_legal_entities_and_their_shops() {
+    // ATOL-1 (client → legal entities → shops: the tenant is the account, each group a shop of a
+    // legal entity with its own INN), ATOL-2, ATOL-87 (each shop's documents are checked against
+    // its own entity's INN), ATOL-82 (a group's documents go only to its own registers)
+    let mut e = E2e::new(&[U1, U2, U3]).await;
+    const SHOP2: &str = "SecondEntity_Shop";
+    e.provision(|t| {
+        t.groups.push(GroupSpec { code: SHOP2.into(), inn: "7701234567".into(), payment_address: "shop2.ru".into(), sno: vec!["usn_income".into()] });
+        t.atol_logins[0].groups.push(SHOP2.into());
+        t.registers.push(RegisterSpec {
+            id: "KSR-SHOP2-1".into(),
+            profile: RegisterProfile::Ru,
+            group: Some(SHOP2.into()),
+            role: RegisterRole::Main,
+            fn_number: Some("1110000100239999".into()),
+            reg_number: Some("0000111118049999".into()),
+            ofd_id: None,
+        });
+    })
+    .await;
+    let shop2 = |ext: &str, inn: &str| {
+        let v = with(with(sell_ext(ext), "/service/inn", Some(json!(inn))), "/service/payment_address", Some(json!("shop2.ru")));
+        with(v, "/receipt/attributes/sno", Some(json!("usn_income")))
+    };
+    let a = e.fx.client.atol_register(SHOP2, "sell", A, &shop2("e2-1", "7701234567")).await.unwrap();
+    let b = e.fx.client.atol_register(SHOP2, "sell", A, &shop2("e2-2", "331122667723")).await.unwrap();
+    e.fx.sell(&sell_ext("e1-1")).await;
+    for _ in 0..3 {
+        e.step().await;
+    }
+    let ra = e.fx.client.atol_report(SHOP2, a.body["uuid"].as_str().unwrap(), A).await.unwrap();
+    assert_eq!((ra.body["status"].clone(), ra.body["device_code"].clone()), (json!("done"), json!("KSR-SHOP2-1")));
+    let rb = e.fx.client.atol_report(SHOP2, b.body["uuid"].as_str().unwrap(), A).await.unwrap();
+    assert_eq!((rb.body["status"].clone(), err(&rb).0), (json!("fail"), 2), "the first entity's INN is not the second's");
+    let r1 = e.fx.report(U3).await;
+    assert_eq!((r1.body["status"].clone(), r1.body["device_code"].clone()), (json!("done"), json!(R1)));
+    assert_eq!(e.receipts("KSR-SHOP2-1").await.len(), 1);
+    assert_eq!(e.receipts(R1).await.len(), 1);
+    e.fx.stop().await;
+}
