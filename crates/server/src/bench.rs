@@ -33,6 +33,9 @@ pub enum Scenario {
     /// POST /frontol/document `confirm` of a new sale per request (demo card, signed): accrual
     /// entry, document and audit record in one durable commit.
     LoyaltyConfirm,
+    /// ATOL Online accepted → done per second over `--registers N` registers of one group, in
+    /// process (server, dispatcher and engine on a temporary SQLite store); no server needed.
+    AtolE2e,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -69,13 +72,13 @@ pub struct Shot {
 }
 
 /// The marker of the ATOL sell body's `external_id`.
-const UNIQUE: &str = "@@UNIQUE@@";
+pub(crate) const UNIQUE: &str = "@@UNIQUE@@";
 
 impl Scenario {
     /// The request of the scenario; `atol-sell` first asks the server for a token.
     async fn shot(self, addr: SocketAddr) -> anyhow::Result<Shot> {
         Ok(match self {
-            Scenario::Healthz | Scenario::Fiscal => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None, frontol_key: None },
+            Scenario::Healthz | Scenario::Fiscal | Scenario::AtolE2e => Shot { method: Method::GET, path: "/healthz".into(), headers: vec![], body: None, unique: None, frontol_key: None },
             // The events scenario varies its bodies (`bench_events`); this fixed shot is its ceiling probe.
             Scenario::Events => Shot {
                 method: Method::POST,
@@ -126,10 +129,10 @@ const LOYALTY_CALCULATE: &str = r#"{"action":"calculate","dateTime":"2017-10-09T
 const LOYALTY_CONFIRM: &str = r#"{"action":"confirm","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","businessUnit":"Магазин на ул. Ленина","workPlace":"POS 12","client":{"card":"9070000000001000"},"number":12346,"shift":23,"uid":"bench-sale-{seq}","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радиоуправляемый Квадрокоптер","price":2500.00,"minimumPrice":1000.00,"quantity":2.000,"totalAmount":2909.12},{"index":2,"id":"aa234","text":"Ваф. трубочки Вереск крем-брюле 200г на фруктозе","price":54.20,"minimumPrice":0.00,"quantity":2.000,"totalAmount":0.00},{"index":3,"id":"70259","text":"Колбаса Майкопская с/к в/с ГОСТ Дмитровские колбасы","price":780.90,"minimumPrice":700.00,"quantity":0.732,"totalAmount":512.40}],"discardedAmount":0.52,"payments":[{"type":"other","mode":"nonFiscal","amount":600.00},{"type":"cash","mode":"fiscal","amount":3000.00},{"type":"creditCard","mode":"fiscal","amount":421.00}]}"#;
 
 /// The base receipt S of atol-online-v3.md §13.1.
-const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
+pub(crate) const ATOL_SELL: &str = r#"{"external_id":"17052917561851307","receipt":{"attributes":{"email":"sample@gmail.ru","phone":"","sno":"osn"},"items":[{"name":"Название товара 1","price":5000.0,"quantity":1.0,"sum":5000.00,"tax":"vat10","tax_sum":454.55},{"name":" Название товара 2","price":1456.21,"quantity":2.0,"sum":2612.42,"tax":"vat118"}],"payments":[{"sum":7612,"type":1}],"total":7612},"service":{"callback_url":"","inn":"331122667723","payment_address":"magazin.ru"},"timestamp":"29.05.2017 17:56:18"}"#;
 
 /// One POST with a JSON body; the decoded answer.
-async fn post_json(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn post_json(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<serde_json::Value> {
     let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to {addr}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
@@ -263,7 +266,7 @@ fn is_code_zero(body: &[u8]) -> bool {
 
 /// The ceiling: a minimal endpoint on the same stack that parses the same JSON body (when there
 /// is one) and answers a fixed response. Returns its address and a handle that stops it.
-async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::CancellationToken)> {
+pub(crate) async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::CancellationToken)> {
     use axum::routing::any;
     async fn fixed(body: Bytes) -> axum::response::Response {
         use axum::response::IntoResponse;
@@ -281,7 +284,7 @@ async fn start_ceiling() -> anyhow::Result<(SocketAddr, tokio_util::sync::Cancel
     Ok((addr, stop))
 }
 
-fn line(name: &str, m: &Measured) -> String {
+pub(crate) fn line(name: &str, m: &Measured) -> String {
     format!(
         "  {name:<9} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {:>8}   failed {}",
         m.rps(),
@@ -301,6 +304,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Scenario::Fiscal = args.scenario {
         return crate::bench_fiscal::run(&args).await;
+    }
+    if let Scenario::AtolE2e = args.scenario {
+        return crate::bench_atol::run(&args).await;
     }
     let addr = loopback_addr(&args.url)?;
     if let Scenario::Events = args.scenario {

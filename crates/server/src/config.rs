@@ -104,7 +104,7 @@ pub struct AtolConfig {
     pub utc_offset_minutes: i32,
     /// ATOL-86: this server's name in `daemon_code`.
     pub daemon_code: String,
-    /// Run the queue-timeout and callback workers (tests step them by hand).
+    /// Run the queue-timeout, callback and dispatcher workers (tests step them by hand).
     pub workers: bool,
 }
 

@@ -6,6 +6,7 @@
 //! or PostgreSQL is chosen here from the configuration.
 
 pub mod bench;
+pub mod bench_atol;
 pub mod bench_fiscal;
 pub mod bench_events;
 pub mod config;
@@ -37,8 +38,8 @@ pub struct Application {
     demo: bool,
     /// Start the ATOL queue-timeout and callback workers.
     atol_workers: bool,
-    /// The fiscal registers ATOL documents are dispatched to (the fiscal engine); without them
-    /// no dispatcher runs and queued documents fail by the queue timeout (ATOL-81).
+    /// The fiscal registers ATOL documents are dispatched to; `None` means the fiscal engine
+    /// (`kassa_core::atol::EngineRegisters`), which is what `kassa serve` runs.
     atol_registers: Option<Arc<dyn kassa_core::atol::AtolRegisters>>,
     fiscal: config::FiscalConfig,
     /// Held while the server runs: a second server on the same data folder is refused.
@@ -197,11 +198,13 @@ impl Application {
             use kassa_workers::{Pacing, atol::{AtolCallbacks, AtolTimeouts}, spawn};
             workers.push(spawn(AtolTimeouts { core: core.clone() }, Pacing::default(), self.shutdown.clone()));
             workers.push(spawn(AtolCallbacks::new(core.clone()), Pacing::default(), self.shutdown.clone()));
-            if let Some(regs) = self.atol_registers.clone() {
-                let dispatcher = kassa_workers::atol::AtolDispatcher::new(core.clone(), regs);
-                let pacing = Pacing { idle: std::time::Duration::from_millis(20), ..Pacing::default() };
-                workers.push(spawn(dispatcher, pacing, self.shutdown.clone()));
-            }
+            let regs = match self.atol_registers.clone() {
+                Some(r) => r,
+                None => Arc::new(kassa_core::atol::EngineRegisters::new(core.clone())),
+            };
+            let dispatcher = kassa_workers::atol::AtolDispatcher::new(core.clone(), regs);
+            let pacing = Pacing { idle: std::time::Duration::from_millis(20), ..Pacing::default() };
+            workers.push(spawn(dispatcher, pacing, self.shutdown.clone()));
         }
         let router = kassa_api::router(self.state, self.metrics.clone());
         let stop = self.shutdown.clone();

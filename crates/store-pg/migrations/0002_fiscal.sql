@@ -39,3 +39,13 @@ CREATE TABLE fiscal_journal (
 CREATE UNIQUE INDEX fiscal_journal_number ON fiscal_journal(register_id, fiscal, number);
 -- The OFD outbox: pending entries in journal order.
 CREATE INDEX fiscal_outbox ON fiscal_journal(register_id, seq) WHERE pending;
+
+-- External document keys (ATOL uuid, ITKassa / cash-core document ids): a keyed command is
+-- registered at most once per tenant; the key points at the journal entry it produced.
+CREATE TABLE fiscal_keys (
+    tenant_id    TEXT NOT NULL,
+    doc_key      TEXT NOT NULL,
+    register_id  TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, doc_key)
+);

@@ -155,6 +155,46 @@ async fn apply(
     Ok(Ok(t.entries))
 }
 
+async fn keyed_entry(c: &impl GenericClient, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM fiscal_journal
+         WHERE (register_id, seq) = (SELECT register_id, seq FROM fiscal_keys WHERE tenant_id = $1 AND doc_key = $2)"
+    );
+    match query_opt(c, &sql, &[&tenant_id, &key]).await? {
+        Some(r) => Ok(Some(entry(&r)?)),
+        None => Ok(None),
+    }
+}
+
+/// `apply` once per external key (see `FiscalStore::fiscal_apply_keyed`). The register's row
+/// lock serialises retries on one register; the primary key makes a concurrent registration of
+/// the same key on another register roll back.
+async fn apply_keyed(
+    c: &impl GenericClient,
+    id: &str,
+    key: &str,
+    command: &Command,
+    opts: ApplyOptions,
+) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
+    let Some(rows) = register_rows(c, id).await? else {
+        return Err(StoreError::NotFound(format!("no register '{id}'")));
+    };
+    query_opt(c, "SELECT 1 AS one FROM fiscal_registers WHERE register_id = $1 FOR UPDATE", &[&id]).await?;
+    if let Some(e) = keyed_entry(c, &rows.tenant_id, key).await? {
+        return Ok(Ok(vec![e]));
+    }
+    let out = apply(c, id, command, opts).await?;
+    if let Ok(Some(last)) = out.as_ref().map(|v| v.last()) {
+        execute(
+            c,
+            "INSERT INTO fiscal_keys (tenant_id, doc_key, register_id, seq) VALUES ($1, $2, $3, $4)",
+            &[&rows.tenant_id, &key, &id, &(last.seq as i64)],
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
 async fn unsent(c: &impl GenericClient, id: &str) -> StoreResult<Unsent> {
     let count: i64 = col(
         &query_opt(c, "SELECT count(*) AS n FROM fiscal_journal WHERE register_id = $1 AND pending", &[&id])
@@ -193,6 +233,25 @@ impl FiscalStore for PgStore {
         let out = apply(&tx, register_id, command, opts).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(out)
+    }
+
+    async fn fiscal_apply_keyed(
+        &self,
+        register_id: &str,
+        key: &str,
+        command: &Command,
+        opts: ApplyOptions,
+    ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let out = apply_keyed(&tx, register_id, key, command, opts).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn fiscal_keyed_entry(&self, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
+        let client = self.client().await?;
+        keyed_entry(&client, tenant_id, key).await
     }
 
     async fn fiscal_register(&self, register_id: &str) -> StoreResult<Option<RegisterRecord>> {

@@ -144,6 +144,42 @@ fn apply(c: &Connection, id: &str, command: &Command, opts: ApplyOptions) -> Sto
     Ok(Ok(t.entries))
 }
 
+fn keyed_entry(c: &Connection, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
+    c.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM fiscal_journal
+         WHERE (register_id, seq) = (SELECT register_id, seq FROM fiscal_keys WHERE tenant_id = ?1 AND doc_key = ?2)"
+    ))
+    .map_err(db_err)?
+    .query_row(params![tenant_id, key], entry)
+    .optional()
+    .map_err(db_err)
+}
+
+/// `apply` once per external key (see `FiscalStore::fiscal_apply_keyed`); the single writer
+/// makes the look-up and the registration one step.
+fn apply_keyed(
+    c: &Connection,
+    id: &str,
+    key: &str,
+    command: &Command,
+    opts: ApplyOptions,
+) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
+    let Some(rows) = register_rows(c, id)? else {
+        return Err(StoreError::NotFound(format!("no register '{id}'")));
+    };
+    if let Some(e) = keyed_entry(c, &rows.tenant_id, key)? {
+        return Ok(Ok(vec![e]));
+    }
+    let out = apply(c, id, command, opts)?;
+    if let Ok(Some(last)) = out.as_ref().map(|v| v.last()) {
+        c.prepare_cached("INSERT INTO fiscal_keys (tenant_id, doc_key, register_id, seq) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(db_err)?
+            .execute(params![rows.tenant_id, key, id, last.seq as i64])
+            .map_err(db_err)?;
+    }
+    Ok(out)
+}
+
 fn unsent(c: &Connection, id: &str) -> StoreResult<Unsent> {
     let count: i64 = c
         .prepare_cached("SELECT count(*) FROM fiscal_journal WHERE register_id = ?1 AND pending = 1")
@@ -176,6 +212,22 @@ impl FiscalStore for SqliteStore {
     ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
         let (id, command) = (register_id.to_owned(), command.clone());
         self.write(move |c| apply(c, &id, &command, opts)).await
+    }
+
+    async fn fiscal_apply_keyed(
+        &self,
+        register_id: &str,
+        key: &str,
+        command: &Command,
+        opts: ApplyOptions,
+    ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
+        let (id, key, command) = (register_id.to_owned(), key.to_owned(), command.clone());
+        self.write(move |c| apply_keyed(c, &id, &key, &command, opts)).await
+    }
+
+    async fn fiscal_keyed_entry(&self, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
+        let (tenant_id, key) = (tenant_id.to_owned(), key.to_owned());
+        self.read(move |c| keyed_entry(c, &tenant_id, &key)).await
     }
 
     async fn fiscal_register(&self, register_id: &str) -> StoreResult<Option<RegisterRecord>> {

@@ -15,7 +15,8 @@ macro_rules! fiscal_suite {
         $crate::fiscal_suite!(@cases $make;
             fiscal_numbering_is_gapless_and_journal_verifies, fiscal_refusal_changes_nothing,
             fiscal_concurrent_commands_never_reuse_a_number, fiscal_state_survives_restart,
-            fiscal_outbox_in_order_and_unsent_summary, fiscal_unknown_and_inactive_registers);
+            fiscal_outbox_in_order_and_unsent_summary, fiscal_unknown_and_inactive_registers,
+            fiscal_keyed_command_registers_once_per_tenant);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -178,4 +179,47 @@ pub async fn fiscal_unknown_and_inactive_registers(h: &dyn Harness) {
     t.registers.retain(|r| r.id != "fis-ru-2");
     store.apply_tenant(&t, T0 + 1).await.unwrap();
     assert_eq!(store.fiscal_apply("fis-ru-2", &sell(1), opts(T0)).await.unwrap(), Err(FiscalError::Inactive));
+}
+
+/// A keyed command is registered once per tenant: a retry, on the same or another register of
+/// the tenant, returns the first entry and uses no number; a refusal stores no key.
+pub async fn fiscal_keyed_command_registers_once_per_tenant(h: &dyn Harness) {
+    let (store, id) = provisioned(h).await;
+    let first = store.fiscal_apply_keyed(&id, "doc-1", &sell(1_000), opts(T0)).await.expect("store").expect("accepted");
+    assert_eq!(first.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["open_shift", "receipt"]);
+    let receipt = first.last().unwrap().clone();
+    let again = store.fiscal_apply_keyed(&id, "doc-1", &sell(1_000), opts(T0 + 1)).await.expect("store").expect("accepted");
+    assert_eq!(again, vec![receipt.clone()], "the stored entry, nothing new");
+    let other = store.fiscal_apply_keyed("fis-ru-2", "doc-1", &sell(1_000), opts(T0 + 2)).await.expect("store").expect("ok");
+    assert_eq!(other, vec![receipt.clone()], "unique per tenant, not per register");
+    assert!(store.fiscal_journal("fis-ru-2", 0, 10).await.unwrap().is_empty());
+    assert_eq!(store.fiscal_keyed_entry("fis", "doc-1").await.unwrap(), Some(receipt.clone()));
+    assert_eq!(store.fiscal_keyed_entry("fis", "doc-2").await.unwrap(), None);
+    assert_eq!(store.fiscal_keyed_entry("other", "doc-1").await.unwrap(), None);
+    // A refusal stores no key: the same key registers once the command is right.
+    let refused = store.fiscal_apply_keyed(&id, "doc-2", &sell(0), opts(T0 + 3)).await.expect("store");
+    assert!(refused.is_err());
+    assert_eq!(store.fiscal_keyed_entry("fis", "doc-2").await.unwrap(), None);
+    let second = store.fiscal_apply_keyed(&id, "doc-2", &sell(500), opts(T0 + 4)).await.expect("store").expect("ok");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].number, receipt.number + 1, "gapless: the retry used no number");
+    // Concurrent retries of one key register it once.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = store.clone();
+        let reg = if i % 2 == 0 { id.clone() } else { "fis-ru-2".to_owned() };
+        tasks.push(tokio::spawn(async move { s.fiscal_apply_keyed(&reg, "doc-3", &sell(700), opts(T0 + 10)).await }));
+    }
+    let mut ok = Vec::new();
+    for t in tasks {
+        if let Ok(Ok(v)) = t.await.unwrap() {
+            ok.push(v.last().unwrap().clone());
+        }
+    }
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|e| e == &ok[0]), "every success names the same entry");
+    let receipts = |j: Vec<JournalEntry>| j.into_iter().filter(|e| e.kind == "receipt").count();
+    let n = receipts(store.fiscal_journal(&id, 0, 100).await.unwrap()) + receipts(store.fiscal_journal("fis-ru-2", 0, 100).await.unwrap());
+    assert_eq!(n, 3, "doc-1, doc-2 and doc-3 once each");
+    verify(store.as_ref(), &id).await.expect("journal verifies");
 }

@@ -98,6 +98,22 @@ pub trait FiscalStore: Send + Sync {
         opts: ApplyOptions,
     ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>>;
 
+    /// [`FiscalStore::fiscal_apply`] with an external document key (an ATOL uuid, an ITKassa or
+    /// cash-core document id): when the key is already journaled for the register's tenant, the
+    /// entry it produced is returned and nothing is registered; otherwise the command runs and the
+    /// key is stored with its last entry in the same transaction. So a retried command (after a
+    /// crash or a lost answer) never uses a fiscal number twice. Keys are unique per tenant.
+    async fn fiscal_apply_keyed(
+        &self,
+        register_id: &str,
+        key: &str,
+        command: &Command,
+        opts: ApplyOptions,
+    ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>>;
+
+    /// The journal entry a keyed command produced in `tenant_id`, if any.
+    async fn fiscal_keyed_entry(&self, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>>;
+
     /// The register with its state and outbox summary; `None` when not provisioned.
     async fn fiscal_register(&self, register_id: &str) -> StoreResult<Option<RegisterRecord>>;
 

@@ -9,6 +9,8 @@ use kassa_store::atol::{AtolCallbackAttempt, AtolCallbackRow};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Documents one register takes per dispatcher step (they share the store's commits).
+pub const DISPATCH_BATCH: usize = 32;
 /// Documents one timeout step moves at most.
 const EXPIRE_BATCH: i64 = 500;
 /// Callbacks one outbox step sends at most (concurrently).
@@ -137,7 +139,7 @@ pub struct AtolDispatcher {
 
 impl AtolDispatcher {
     pub fn new(core: Core, registers: Arc<dyn AtolRegisters>) -> Self {
-        Self { core, registers, state: DispatchState::default() }
+        Self { core, registers, state: DispatchState::with_batch(DISPATCH_BATCH) }
     }
 }
 

@@ -35,6 +35,19 @@ pub struct DispatchState {
     idle_since: BTreeMap<String, i64>,
     /// Attached reserves per (tenant, group), and since when the queue is at or below the threshold.
     attached: BTreeMap<(String, String), (BTreeSet<String>, Option<i64>)>,
+    /// The first step of this process has run (it recovers every document left in progress).
+    started: bool,
+    /// Documents one register takes per step (0 or 1: one, the register is then busy).
+    per_register: usize,
+}
+
+impl DispatchState {
+    /// A state whose steps give each register up to `n` documents: the step makes `n` rounds of
+    /// the register choice (ATOL-7 over the counts as they will be), and the attempts of one
+    /// register run together, so fast registers (the engine) share store commits.
+    pub fn with_batch(n: usize) -> Self {
+        Self { per_register: n, ..Self::default() }
+    }
 }
 
 fn accepted(d: &AtolDocumentRow, attempt: u32) -> Option<AcceptedDocument> {
@@ -54,7 +67,12 @@ impl Atol<'_> {
         // Attempts run within one step, so a document `in_progress` longer than the lease was
         // left by a crashed process (this one before a restart, or another node): ask its
         // register again — the port is idempotent per uuid.
-        let stale_before = self.core.clock.now_ms() - IN_PROGRESS_LEASE_MS;
+        // The first step after a start takes every document in progress at once: they were left
+        // by this node's previous process, or are being tried by another node, and a second
+        // attempt is harmless because the port is idempotent per uuid and the outcome is stored
+        // compare-and-set (the first outcome stored wins, ATOL-85).
+        let stale_before = if state.started { self.core.clock.now_ms() - IN_PROGRESS_LEASE_MS } else { i64::MAX };
+        state.started = true;
         for d in self.core.store.atol_in_progress(1_000).await.map_err(internal)? {
             if d.updated_at_ms > stale_before {
                 continue;
@@ -102,16 +120,26 @@ impl Atol<'_> {
                     idle_since_ms: *state.idle_since.get(&r.id).unwrap_or(&0),
                 });
             }
-            let heads = self.core.store.atol_queue(&tenant, &code, loads.len() as i64).await.map_err(internal)?;
+            let rounds = state.per_register.max(1);
+            let heads = self.core.store.atol_queue(&tenant, &code, (loads.len() * rounds) as i64).await.map_err(internal)?;
             let mut claims = Vec::new();
             let mut picked = Vec::new();
+            let mut round = 1;
             for d in heads {
                 if is_timed_out(d.queued_at_ms, now, &policy) {
                     continue; // the timeout worker fails it (ATOL-81)
                 }
-                let Some(chosen) = choose_register(&loads).map(|r| r.id.clone()) else { break };
+                let mut choice = choose_register(&loads).map(|r| r.id.clone());
+                if choice.is_none() && round < rounds && loads.iter().any(|l| l.busy) {
+                    // Next round: every register that took a document takes one more.
+                    round += 1;
+                    loads.iter_mut().for_each(|l| l.busy = false);
+                    choice = choose_register(&loads).map(|r| r.id.clone());
+                }
+                let Some(chosen) = choice else { break };
                 if let Some(l) = loads.iter_mut().find(|l| l.id == chosen) {
                     l.busy = true;
+                    l.fn_documents += 1;
                 }
                 // Claim: queued → in_progress on this register (compare-and-set).
                 claims.push(AtolTransition {
@@ -229,7 +257,8 @@ impl Atol<'_> {
 #[cfg(test)]
 mod tests {
     //! The dispatcher over a scripted, test-only register (no fiscal engine here): retry classes,
-    //! re-queue, even load, reserves, crash recovery. `done` end to end waits for the engine.
+    //! re-queue, even load, reserves, crash recovery. End to end over the engine:
+    //! `crates/server/tests/atol/e2e.rs`.
 
     use super::*;
     use crate::atol::{AtolSettings, Authorized, DispatchState};
@@ -403,6 +432,9 @@ mod tests {
         // per uuid) and the document ends done exactly once.
         let (core, clock, _d) = setup(AtolSettings::default(), false).await;
         let regs = TestRegisters::default();
+        // A dispatcher that has been running (its first step is behind it).
+        let mut running = DispatchState::default();
+        core.atol().dispatch_once(&regs, &mut running).await.unwrap();
         let u = sell(&core, "crash").await;
         let claim = AtolTransition {
             uuid: u.clone(),
@@ -418,14 +450,20 @@ mod tests {
             callback: None,
             now_ms: clock.now_ms(),
         };
-        core.store.atol_transition(&[claim]).await.unwrap();
-        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        core.store.atol_transition(std::slice::from_ref(&claim)).await.unwrap();
+        core.atol().dispatch_once(&regs, &mut running).await.unwrap();
         assert!(regs.0.lock().unwrap().calls.is_empty(), "within its lease (another node may hold it)");
         clock.advance_ms(61_000);
-        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        core.atol().dispatch_once(&regs, &mut running).await.unwrap();
         let d = doc(&core, &u).await;
         assert_eq!((d.state.as_str(), d.device_code.as_str(), d.attempts), ("done", "KSR13.00-1-11", 1));
-        assert_eq!(regs.0.lock().unwrap().calls, vec![("KSR13.00-1-11".to_owned(), u)]);
+        assert_eq!(regs.0.lock().unwrap().calls, vec![("KSR13.00-1-11".to_owned(), u.clone())]);
+        // A restarted process (a fresh state) takes what is in progress at its first step.
+        let v = sell(&core, "crash-2").await;
+        core.store.atol_transition(&[AtolTransition { uuid: v.clone(), now_ms: clock.now_ms(), ..claim }]).await.unwrap();
+        core.atol().dispatch_once(&regs, &mut DispatchState::default()).await.unwrap();
+        assert_eq!(doc(&core, &v).await.state, "done");
+        assert_eq!(regs.0.lock().unwrap().calls.len(), 2, "each document asked once");
     }
 
     #[tokio::test]

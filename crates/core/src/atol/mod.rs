@@ -6,9 +6,11 @@
 //! `kassa_domain::atol`. May depend on the domain, money and the store ports only.
 
 mod dispatcher;
+mod engine_registers;
 mod registers;
 
 pub use dispatcher::{DispatchReport, DispatchState};
+pub use engine_registers::{EngineRegisters, command_of, kkt_error_of, payload_of};
 pub use registers::{AcceptedDocument, AtolRegisters};
 
 use crate::Core;
@@ -55,6 +57,8 @@ pub struct AtolRuntime {
     cache: AuthCache,
     /// ATOL-9: incoming documents per group on this node, in a sliding minute.
     rates: std::sync::Mutex<std::collections::HashMap<(String, String), RateWindow>>,
+    /// Registers that take no documents now (test hook of TV-20 and TV-32).
+    paused: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AtolRuntime {
@@ -66,6 +70,20 @@ impl AtolRuntime {
     pub fn incoming_per_minute(&self, tenant_id: &str, group_code: &str, now_ms: i64) -> u64 {
         let Ok(mut m) = self.rates.lock() else { return 0 };
         m.get_mut(&(tenant_id.to_owned(), group_code.to_owned())).map_or(0, |w| w.per_minute(now_ms))
+    }
+
+    /// Test hook (TV-20, TV-32): a paused register takes no documents until resumed.
+    pub fn pause_register(&self, register_id: &str, paused: bool) {
+        let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        if paused {
+            p.insert(register_id.to_owned());
+        } else {
+            p.remove(register_id);
+        }
+    }
+
+    pub fn is_paused(&self, register_id: &str) -> bool {
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).contains(register_id)
     }
 
     fn record_accepted(&self, tenant_id: &str, group_code: &str, now_ms: i64) {

@@ -28,6 +28,8 @@ use std::sync::{Arc, Mutex};
 pub const MAX_JOURNAL_PAGE: u32 = 1_000;
 /// Pending entries one uplink pass sends per register.
 pub const UPLINK_BATCH: u32 = 256;
+/// Longest external document key of [`Engine::execute_keyed`] (bytes).
+pub const MAX_KEY_LEN: usize = 128;
 /// Time after which an uplink pass stops starting new deliveries (ms).
 pub const PASS_BUDGET_MS: i64 = 2_000;
 
@@ -135,6 +137,29 @@ impl Engine<'_> {
         let rt = &self.core.fiscal;
         let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy, fault: rt.take_fault(register_id) };
         match self.core.store.fiscal_apply(register_id, &command, opts).await {
+            Ok(result) => Ok(result?),
+            Err(StoreError::NotFound(_)) => Err(EngineError::UnknownRegister(register_id.to_owned())),
+            Err(e) => Err(EngineError::Store(e)),
+        }
+    }
+
+    /// [`Engine::execute_with`] under an external document key (an ATOL uuid; ITKassa and the
+    /// cash core use the same): when the key is already journaled in the register's tenant, the
+    /// entry it produced is returned and nothing new is registered, so a command retried after a
+    /// crash or a lost answer never uses a fiscal number twice.
+    pub async fn execute_keyed(
+        &self,
+        register_id: &str,
+        key: &str,
+        command: Command,
+        policy: Policy,
+    ) -> Result<Vec<JournalEntry>, EngineError> {
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(FiscalError::Invalid { reason: format!("a document key has 1 to {MAX_KEY_LEN} bytes") }.into());
+        }
+        let rt = &self.core.fiscal;
+        let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy, fault: rt.take_fault(register_id) };
+        match self.core.store.fiscal_apply_keyed(register_id, key, &command, opts).await {
             Ok(result) => Ok(result?),
             Err(StoreError::NotFound(_)) => Err(EngineError::UnknownRegister(register_id.to_owned())),
             Err(e) => Err(EngineError::Store(e)),

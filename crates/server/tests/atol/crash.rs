@@ -1,6 +1,8 @@
 //! Process-level crash safety of the acceptance path: the real `kassa` binary under a sell load
 //! is SIGKILLed and restarted; every acknowledged uuid is found afterwards, exactly once
-//! (ATOL-72, ATOL-80: durable before acknowledged). The done-exactly-once half needs the engine.
+//! (ATOL-72, ATOL-80: durable before acknowledged); then every acknowledged uuid reaches `done`
+//! exactly once on the fiscal engine, no fiscal number is used twice and `kassa journal verify`
+//! passes on the data folder (ATOL-85, ATOL-86).
 
 use super::{A, GROUP, s, with};
 use kassa_client::Kassa;
@@ -103,4 +105,61 @@ async fn sigkill_under_sell_load_loses_and_duplicates_nothing() {
         unanswered = pending.lock().unwrap().clone();
     }
     assert!(acked.lock().unwrap().len() > 16, "the load produced acknowledgements");
+
+    // Done exactly once: the dispatcher of every round ran against the engine and was killed
+    // with it; a last server finishes the rest. Every acknowledged uuid ends `done` with its own
+    // fiscal document, and the journals hold exactly those receipts (ATOL-85, ATOL-86).
+    let server = start(dir.path()).await;
+    let token = server.1.atol_token("netletest", "v2AfscRjr").await.unwrap().body["token"].as_str().unwrap().to_owned();
+    for ext in unanswered.drain(..) {
+        let r = server.1.atol_register(GROUP, "sell", &token, &with(s(), "/external_id", Some(json!(ext)))).await.unwrap();
+        acked.lock().unwrap().insert(ext, r.body["uuid"].as_str().unwrap().to_owned());
+    }
+    let acked = acked.lock().unwrap().clone();
+    let mut fiscal: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while fiscal.len() < acked.len() {
+        assert!(Instant::now() < deadline, "seed {seed}: {} of {} done in time", fiscal.len(), acked.len());
+        for uuid in acked.values() {
+            if fiscal.contains_key(uuid) {
+                continue;
+            }
+            let r = server.1.atol_report(GROUP, uuid, &token).await.unwrap();
+            assert_ne!(r.body["status"], json!("fail"), "seed {seed}: {}", r.body);
+            if r.body["status"] == json!("done") {
+                let device = r.body["device_code"].as_str().unwrap().to_owned();
+                let number = r.body["payload"]["fiscal_document_number"].as_u64().unwrap();
+                fiscal.insert(uuid.clone(), (device, number));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut reported: Vec<(String, u64)> = fiscal.values().cloned().collect();
+    reported.sort();
+    let mut journaled: Vec<(String, u64)> = Vec::new();
+    for register in ["KSR13.00-1-11", "KSR13.00-1-12"] {
+        let mut after = 0;
+        loop {
+            let page = server.1.journal(register, after, 1000).await.unwrap().body;
+            let page = page.as_array().unwrap().clone();
+            let Some(last) = page.last() else { break };
+            after = last["seq"].as_u64().unwrap();
+            for e in &page {
+                if e["kind"] == json!("receipt") {
+                    journaled.push((register.to_owned(), e["number"].as_u64().unwrap()));
+                }
+            }
+        }
+    }
+    journaled.sort();
+    assert_eq!(journaled.len(), acked.len(), "seed {seed}: one receipt per acknowledged uuid, none twice");
+    assert_eq!(reported, journaled, "seed {seed}: each done report names its own journal receipt");
+    eprintln!("seed {seed}: {} acknowledged documents done exactly once", acked.len());
+    drop(server); // SIGKILL once more: the journal on disk must verify.
+    let out = Command::new(BIN)
+        .args(["journal", "verify", "--data-dir", &dir.path().display().to_string()])
+        .env_remove("KASSA_DATABASE_URL")
+        .output()
+        .expect("kassa journal verify");
+    assert!(out.status.success(), "seed {seed}: {}", String::from_utf8_lossy(&out.stdout));
 }

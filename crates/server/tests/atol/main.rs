@@ -1,11 +1,13 @@
 //! ATOL Online v3 face against a running server: the test vectors of `atol-online-v3.md` §13
 //! that need no fiscal register (tokens, registration, idempotency, report from stored state,
-//! queue timeout, callbacks), plus bad-input fuzzing. The clock is a `ManualClock` at T0 and
+//! queue timeout, callbacks), plus bad-input fuzzing; `e2e` runs the vectors that need a register
+//! over the fiscal engine, `crash` the process-level SIGKILL test. The clock is a `ManualClock` at T0 and
 //! the ids come from the fixture's generators (U1, U2, …; A, B; G1).
 
 #[path = "../common/mod.rs"]
 mod common;
 mod crash;
+mod e2e;
 
 use kassa::Application;
 use kassa_client::{Kassa, Reply};
