@@ -16,6 +16,7 @@ fn identity() -> Identity {
         inn: "331122667723".into(),
         payment_address: "magazin.ru".into(),
         sno: vec!["osn".into()],
+        ofd_id: String::new(),
     }
 }
 
