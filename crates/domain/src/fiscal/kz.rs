@@ -80,6 +80,7 @@ fn admin_caller() -> kz::Caller {
 
 /// One command for a KZ register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KzCommand {
     /// TradeOperation, MoneyPlacement or ZXReport (tagged by `command`: `trade`,
     /// `money_placement`, `report`); absent for a settings change only.
