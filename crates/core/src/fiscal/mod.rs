@@ -87,6 +87,9 @@ pub struct FiscalRuntime {
     pub kz: KzSettings,
     /// ATOL-88 step 1: register → (attempts left, KKT code).
     faults: Mutex<HashMap<String, (u32, i32)>>,
+    /// KZ: one command at a time per KKM on this node, so concurrent callers do not submit
+    /// documents to the OFD that the store then refuses as stale (across nodes, `Stale` remains).
+    kz_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
 }
 
 impl FiscalRuntime {
@@ -98,12 +101,20 @@ impl FiscalRuntime {
             simulator: Some(simulator),
             kz: KzSettings::default(),
             faults: Mutex::new(HashMap::new()),
+            kz_locks: Mutex::new(HashMap::new()),
         }
     }
 
     /// The engine with another OFD link.
     pub fn with_link(policy: Policy, ofd: Arc<dyn OfdLink>) -> Self {
-        Self { policy, ofd, simulator: None, kz: KzSettings::default(), faults: Mutex::new(HashMap::new()) }
+        Self {
+            policy,
+            ofd,
+            simulator: None,
+            kz: KzSettings::default(),
+            faults: Mutex::new(HashMap::new()),
+            kz_locks: Mutex::new(HashMap::new()),
+        }
     }
 
     /// With other KZ settings.
@@ -189,6 +200,8 @@ impl Engine<'_> {
     /// start while the store finds the state changed in between (at most [`KZ_ATTEMPTS`] times).
     async fn execute_kz(&self, register_id: &str, mut command: KzCommand, policy: Policy) -> Result<Vec<JournalEntry>, EngineError> {
         let rt = &self.core.fiscal;
+        let lock = rt.kz_locks.lock().unwrap_or_else(|p| p.into_inner()).entry(register_id.to_owned()).or_default().clone();
+        let _serial = lock.lock().await;
         for _ in 0..KZ_ATTEMPTS {
             let now_ms = self.core.clock.now_ms();
             if let Some(request) = &command.request {

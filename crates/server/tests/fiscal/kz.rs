@@ -179,6 +179,48 @@ async fn sell_deposit_x_z(core: &Core) {
     assert_eq!((v.problem, v.entries), (None, 6));
 }
 
+/// Two "nodes" (engines with their own runtime and OFD simulator) on one store register tickets
+/// on one KKM at once: the store re-checks the prepared state under the lock and the losing engine
+/// prepares again (FiscalError::Stale), so numbering stays gapless and nothing is lost.
+async fn two_nodes_on_one_kkm(app: &common::TestApp) {
+    let a = app.core.clone();
+    let mut b = Core::new(app.core.store.clone(), app.core.clock.clone());
+    b.fiscal = std::sync::Arc::new(kassa_core::fiscal::FiscalRuntime::default());
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let core = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { core.fiscal().execute(KKM, cmd(sell_cash(&format!("{}", 10 + i)))).await.unwrap() }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let docs = t.await.unwrap();
+        assert_eq!(docs.len(), 1);
+        numbers.push((docs[0].number, parse(docs[0].doc.as_bytes()).unwrap().document.shift_document_number));
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=12).map(|n| (n, n as u32)).collect::<Vec<_>>());
+    let k = kkm(&a, KKM).await;
+    assert_eq!(k.kkm.non_nullable_sums[2], Money::from_minor((10..22).sum::<i64>() * 100));
+    assert_eq!(a.fiscal().verify().await.unwrap().problem, None);
+}
+
+#[tokio::test]
+async fn kz_two_nodes_on_one_kkm_keep_numbering_gapless() {
+    let app = app().await;
+    two_nodes_on_one_kkm(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn kz_two_nodes_on_one_kkm_on_postgres() {
+    let mut config = test_config();
+    config.fiscal.uplink = false;
+    let Some(app) = spawn_app_pg(config).await else { return skip_pg("kz_two_nodes_on_one_kkm_on_postgres") };
+    app.client.put_tenant("kz", &tenant()).await.unwrap();
+    two_nodes_on_one_kkm(&app).await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn kz_sell_deposit_x_and_z_with_automatic_withdrawal() {
     let app = app().await;
