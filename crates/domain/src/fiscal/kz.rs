@@ -371,3 +371,111 @@ pub(crate) mod error_serde {
         KzError::ALL.iter().copied().find(|e| e.code() == w.code).ok_or_else(|| serde::de::Error::custom(format!("unknown cash-core code {}", w.code)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fiscal::{Command, Policy, apply as apply_any};
+
+    const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+    const SECRET: &[u8] = b"per-fn-secret";
+
+    fn identity() -> Identity {
+        Identity {
+            register_id: "ISCR1018036404743".into(),
+            reg_number: "010100134464".into(),
+            inn: "990140000123".into(),
+            ofd_id: "6923".into(),
+            ..Identity::default()
+        }
+    }
+
+    fn ctx(id: &Identity) -> Ctx<'_> {
+        Ctx { now_ms: T0, secret: SECRET, identity: id, policy: Policy::default(), fault: None }
+    }
+
+    fn deposit(based_on: &KzRegister, outcomes: Vec<kz::OfdOutcome>) -> Command {
+        let mut c = KzCommand::new(
+            kz::Command::MoneyPlacement(kz::MoneyPlacementRequest { operation: 0, sum: Money::from_minor(100_000) }),
+            admin_caller(),
+        );
+        c.submission = Some(Submission { based_on: Box::new(based_on.kkm.clone()), config: kz::KkmConfig::new("http://c"), outcomes });
+        Command::Kz(c)
+    }
+
+    fn accepted() -> kz::OfdOutcome {
+        kz::OfdOutcome::Accepted { fiscal_id: "1".into(), qr_code: String::new(), ads_info: None }
+    }
+
+    #[test]
+    fn initial_state_takes_the_vendor_id_from_a_register_id_of_that_form() {
+        // CORE-45 (TV-3 reverse check): ISCR1018036404743 is a vendor id; other ids get one.
+        let r = KzRegister::initial(&identity(), T0);
+        assert_eq!((r.kkm.vendor_id(), r.kkm.reg_info.kkm.kkm_id.as_str()), ("ISCR1018036404743", "6923"));
+        assert_eq!((r.kkm.fr_shift_number, r.kkm.shift_document_number, r.documents), (1, 1, 0));
+        let other = Identity { register_id: "till-2".into(), ..identity() };
+        let generated = KzRegister::initial(&other, T0).kkm.vendor_id().to_owned();
+        assert_eq!(generated, kz::vendor_id(VENDOR_ID_PREFIX, local(T0)).unwrap().vendor_id);
+    }
+
+    #[test]
+    fn a_changed_state_is_stale_and_a_missing_submission_is_invalid() {
+        let id = identity();
+        let reg = KzRegister::initial(&id, T0);
+        let state = RegisterState::Kz(reg.clone());
+        let applied = apply_any(&state, &deposit(&reg, vec![accepted()]), &ctx(&id)).unwrap();
+        assert_eq!(applied.documents.len(), 1);
+        assert_eq!((applied.documents[0].number, applied.documents[0].ofd), (1, false));
+        // Prepared on the old state, applied to the new one: the engine must prepare again.
+        assert_eq!(apply_any(&applied.state, &deposit(&reg, vec![accepted()]), &ctx(&id)).unwrap_err(), FiscalError::Stale);
+        // A document to submit without an outcome is stale too.
+        assert_eq!(apply_any(&state, &deposit(&reg, vec![]), &ctx(&id)).unwrap_err(), FiscalError::Stale);
+        let bare = Command::Kz(KzCommand::new(kz::Command::Report(kz::ReportRequest { report_type: 1 }), admin_caller()));
+        assert!(matches!(apply_any(&state, &bare, &ctx(&id)), Err(FiscalError::Invalid { .. })));
+    }
+
+    #[test]
+    fn blocked_keeps_its_flags_without_a_document_and_unreachable_goes_autonomous() {
+        // CORE-94 Blocked: 62, `is_blocked` and `blocked_info` set, nothing journaled.
+        let id = identity();
+        let reg = KzRegister::initial(&id, T0);
+        let state = RegisterState::Kz(reg.clone());
+        let applied = apply_any(&state, &deposit(&reg, vec![kz::OfdOutcome::Blocked { text: "blocked".into() }]), &ctx(&id)).unwrap();
+        assert!(applied.documents.is_empty());
+        assert_eq!(applied.refusal, Some(FiscalError::Kz(KzError::KkmIsBlocked)));
+        let RegisterState::Kz(after) = &applied.state else { panic!() };
+        assert!(after.kkm.is_blocked && after.kkm.blocked_info == "blocked");
+        // CORE-95: Unreachable → accepted autonomously, pending for the upload task.
+        let applied = apply_any(&state, &deposit(&reg, vec![kz::OfdOutcome::Unreachable]), &ctx(&id)).unwrap();
+        assert!(applied.documents[0].ofd && applied.refusal.is_none());
+        let RegisterState::Kz(after) = &applied.state else { panic!() };
+        assert!(after.kkm.is_offline);
+        // CORE-96
+        let drained = applied.state.queue_drained().unwrap();
+        let RegisterState::Kz(d) = &drained else { panic!() };
+        assert!(!d.kkm.is_offline && d.kkm.offline_start_date.is_none());
+        assert_eq!(drained.queue_drained(), None);
+    }
+
+    #[test]
+    fn state_and_refusals_round_trip_and_replay_checks_counters() {
+        let id = identity();
+        let reg = KzRegister::initial(&id, T0);
+        let state = RegisterState::Kz(reg.clone());
+        let applied = apply_any(&state, &deposit(&reg, vec![accepted()]), &ctx(&id)).unwrap();
+        let json = serde_json::to_string(&applied.state).unwrap();
+        assert_eq!(serde_json::from_str::<RegisterState>(&json).unwrap(), applied.state);
+        let e = FiscalError::Kz(KzError::OfflineTooLong);
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v, serde_json::json!({"error": "kz", "code": 18, "text": "kkm_in_offline_mode_too_long"}));
+        assert_eq!(serde_json::from_value::<FiscalError>(v).unwrap(), e);
+        assert_eq!((e.cash_core_code(), e.atol_code()), (18, 4));
+        // The journal rebuilds the state; a state that disagrees is caught.
+        let docs: Vec<&[u8]> = applied.documents.iter().map(|d| d.bytes.as_slice()).collect();
+        applied.state.counters_match_journal(&docs).unwrap();
+        let RegisterState::Kz(mut bad) = applied.state.clone() else { panic!() };
+        bad.documents = 2;
+        assert!(RegisterState::Kz(bad).counters_match_journal(&docs).is_err());
+        assert!(state.counters_match_journal(&docs).is_err(), "a document the state does not count");
+    }
+}
