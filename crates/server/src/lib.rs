@@ -115,7 +115,7 @@ impl Application {
         let core = Core::new(store, clock)
             .with_ids(ids)
             .with_atol(config.atol.settings())
-            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator));
+            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator).with_kz(config.fiscal.kz()));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;
         if s.demo {
