@@ -97,6 +97,7 @@ pub struct Ctx<'a> {
 /// The state of one register, per profile. Stored as JSON next to indexed columns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "profile", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum RegisterState {
     Ru(ru::RuState),
     Kz(kz::KzRegister),
@@ -105,6 +106,7 @@ pub enum RegisterState {
 /// A command for one register, per profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "profile", content = "command", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum Command {
     Ru(ru::Command),
     Kz(kz::KzCommand),
@@ -159,6 +161,7 @@ impl RegisterState {
 
 /// A register rebuilt from its journal, document by document (constant memory for any length).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum Replay {
     Ru(ru::RuState),
     Kz(kz::KzReplay),
