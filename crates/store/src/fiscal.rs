@@ -276,7 +276,7 @@ fn entry_of(register_id: &str, seq: u64, prev_hash: &str, d: Issued) -> StoreRes
         prev_hash: prev_hash.to_owned(),
         hash,
         pending: d.ofd,
-        delivered_at: None,
+        delivered_at: d.delivered.then_some(d.time_ms),
     })
 }
 

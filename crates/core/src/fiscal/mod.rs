@@ -200,7 +200,7 @@ impl Engine<'_> {
     /// start while the store finds the state changed in between (at most [`KZ_ATTEMPTS`] times).
     async fn execute_kz(&self, register_id: &str, mut command: KzCommand, policy: Policy) -> Result<Vec<JournalEntry>, EngineError> {
         let rt = &self.core.fiscal;
-        let lock = rt.kz_locks.lock().unwrap_or_else(|p| p.into_inner()).entry(register_id.to_owned()).or_default().clone();
+        let lock = self.kz_lock(register_id).await?;
         let _serial = lock.lock().await;
         for _ in 0..KZ_ATTEMPTS {
             let now_ms = self.core.clock.now_ms();
@@ -238,6 +238,18 @@ impl Engine<'_> {
             }
         }
         Err(FiscalError::Stale.into())
+    }
+
+    /// The per-node lock of a KZ KKM; none is kept for an id that is not a provisioned register.
+    async fn kz_lock(&self, register_id: &str) -> Result<Arc<futures_util::lock::Mutex<()>>, EngineError> {
+        let locks = &self.core.fiscal.kz_locks;
+        if let Some(l) = locks.lock().unwrap_or_else(|p| p.into_inner()).get(register_id) {
+            return Ok(l.clone());
+        }
+        if self.core.store.fiscal_register(register_id).await?.is_none() {
+            return Err(EngineError::UnknownRegister(register_id.to_owned()));
+        }
+        Ok(locks.lock().unwrap_or_else(|p| p.into_inner()).entry(register_id.to_owned()).or_default().clone())
     }
 
     /// The OFD outcomes of the documents `request` produces on `state` (an automatic withdrawal

@@ -174,6 +174,7 @@ fn issue(document: Document, number: u64, vendor_id: &str, ctx: &Ctx<'_>) -> Res
         // Accepted online = already at the OFD (CORE-94); autonomous ones wait for the upload
         // task (CORE-96).
         ofd: d.is_offline,
+        delivered: !d.is_offline,
         bytes,
     })
 }

@@ -209,6 +209,9 @@ pub struct Issued {
     pub qr: Option<String>,
     /// Goes to the OFD (RU: fiscal documents; KZ: every document, CORE-80).
     pub ofd: bool,
+    /// Already accepted by the OFD when issued (KZ online documents, CORE-94): stored as delivered
+    /// (CORE-80 delivered flag) at its time.
+    pub delivered: bool,
 }
 
 /// What one command did.

@@ -104,6 +104,7 @@ async fn sell_deposit_x_z(core: &Core) {
     let t = &docs[0];
     assert_eq!((t.kind.as_str(), t.number, t.shift_number, t.receipt_number, t.total), ("ticket", 1, 1, Some(1), Money::from_minor(175_000)));
     assert!(!t.pending, "accepted online: already at the OFD");
+    assert_eq!(t.delivered_at, Some(t.time_ms), "CORE-80: delivered flag set by the synchronous submit");
     let d = parse(t.doc.as_bytes()).unwrap().document;
     assert!(!d.is_offline);
     assert_eq!(d.fiscal_id, "1000000001");
@@ -265,8 +266,14 @@ async fn kz_refusals_carry_cash_core_codes_and_consume_nothing() {
     same["customer_iin_or_bin"] = json!("990140000123");
     let err = e.execute(KKM, cmd(serde_json::from_value(same).unwrap())).await.unwrap_err();
     assert!(matches!(err, EngineError::Fiscal(FiscalError::Kz(kz::KzError::SameTaxpayerAndCustomer))), "{err:?}");
+    // CORE-94: an OFD that rejects the document → 84, nothing journaled, the KKM stays online.
+    let sim = app.core.fiscal.simulator.clone().unwrap();
+    sim.set_mode(kassa_core::fiscal::ofd::OfdMode::Rejecting);
+    assert_eq!(cash_core_code(&e.execute(KKM, cmd(sell_cash("100"))).await.unwrap_err()), Some(84));
+    sim.set_mode(kassa_core::fiscal::ofd::OfdMode::Up);
     // Nothing was journaled by the refusals.
     assert_eq!(e.journal(KKM, 0, 100).await.unwrap().len(), 0);
+    assert!(!kkm(&core, KKM).await.kkm.is_offline);
     // CORE-64: a ticket on a shift open for 24 hours first closes it with an automatic Z.
     e.execute(KKM, cmd(sell_cash("100"))).await.unwrap();
     clock.advance_ms(24 * H);
@@ -341,7 +348,8 @@ async fn autonomous_mode(app: &common::TestApp, core: &Core, clock: &ManualClock
     assert_eq!(sim.snapshot().registers[id].last_seq, offline[0] + 2);
     let journal = e.journal(id, 0, 100).await.unwrap();
     let delivered: Vec<_> = journal.iter().filter_map(|j| j.delivered_at.map(|_| j.seq)).collect();
-    assert_eq!(delivered, [offline[0], offline[1], offline[1] + 1]);
+    assert_eq!(delivered, [1, offline[0], offline[1], offline[1] + 1], "the online ticket at its submit, the rest uploaded");
+    assert!(journal[1..].iter().all(|j| j.delivered_at > Some(j.time_ms)), "uploaded after recovery");
     assert_eq!(parse(journal[1].doc.as_bytes()).unwrap().document.fiscal_id, "1001");
     // Online again: the next ticket (after an automatic Z of the expired shift, CORE-64) gets a
     // fiscal id from the OFD and nothing is pending.
