@@ -215,6 +215,10 @@ impl Transition {
 /// CORE-96 for the stores' `fiscal_mark_delivered`: the state JSON to write when the register's
 /// outbox became empty and its state leaves autonomous mode; `None` when nothing changes.
 pub fn drained_state(register_id: &str, state_json: &str) -> StoreResult<Option<String>> {
+    // Only KZ KKMs have an autonomous mode; RU states are not parsed on every delivery.
+    if !state_json.starts_with(r#"{"profile":"kz""#) {
+        return Ok(None);
+    }
     let state = parse_state(register_id, state_json)?;
     state.queue_drained().map(|s| serde_json::to_string(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
 }
