@@ -226,7 +226,12 @@ impl Engine<'_> {
                     offline_limit: kz::Millis(rt.kz.offline_limit_ms),
                     shift_limit: kz::Millis(policy.max_shift_ms),
                 };
-                let outcomes = self.submit_kz(register_id, &base, request, &command.caller, &config, kzp::local(now_ms)).await;
+                // The documents are prepared on the state the store will see: with the command's setting.
+                let mut prepared_on = base.clone();
+                if let Some(flag) = command.auto_withdraw_money {
+                    prepared_on.auto_withdraw_money = flag;
+                }
+                let outcomes = self.submit_kz(register_id, &prepared_on, request, &command.caller, &config, kzp::local(now_ms)).await;
                 command.submission = Some(Submission { based_on: Box::new(base), config, outcomes });
             }
             let opts = ApplyOptions { now_ms, policy, fault: None };

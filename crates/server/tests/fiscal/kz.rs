@@ -141,11 +141,15 @@ async fn sell_deposit_x_z(core: &Core) {
     assert_eq!((deposit.operations_count, deposit.operations_sum), (1, Money::from_minor(100_000)));
     assert_eq!(kkm(core, KKM).await.kkm.shift_document_number, 4);
 
-    // TV-8 / CORE-79, CORE-90: with auto_withdraw_money, the Z is preceded by a withdrawal of the
-    // drawer, both journaled in one transaction.
-    let set = KzCommand { request: None, auto_withdraw_money: Some(true), caller: caller(), submission: None };
-    assert!(e.execute(KKM, Command::Kz(set)).await.unwrap().is_empty());
-    let docs = e.execute(KKM, report(0)).await.unwrap();
+    // TV-8 / CORE-79, CORE-90: with auto_withdraw_money (set in the same command), the Z is
+    // preceded by a withdrawal of the drawer, both journaled in one transaction.
+    let z_with_withdrawal = KzCommand {
+        request: Some(kz::Command::Report(kz::ReportRequest { report_type: 0 })),
+        auto_withdraw_money: Some(true),
+        caller: caller(),
+        submission: None,
+    };
+    let docs = e.execute(KKM, Command::Kz(z_with_withdrawal)).await.unwrap();
     assert_eq!(docs.iter().map(|d| (d.kind.as_str(), d.number, d.shift_number)).collect::<Vec<_>>(), [("money_placement", 4, 1), ("z_report", 5, 1)]);
     let w = parse(docs[0].doc.as_bytes()).unwrap().document;
     assert_eq!((w.fr_shift_number, w.shift_document_number), (1, 4));
@@ -390,6 +394,14 @@ async fn kz_admin_route_registers_cash_core_commands() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = c.register_document(KKM, &json!({"request": {"command": "report", "report_type": 1}})).await.unwrap();
     assert_eq!((r.status, r.body["documents"][0]["kind"].as_str()), (StatusCode::OK, Some("x_report")));
+    // A settings change alone (CORE-79 auto_withdraw_money) issues no document.
+    let r = c.register_document(KKM, &json!({"auto_withdraw_money": true})).await.unwrap();
+    assert_eq!((r.status, r.body["documents"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    assert_eq!(c.register(KKM).await.unwrap().body["state"]["kkm"]["auto_withdraw_money"], true);
+    let r = c.register_document(KKM, &json!({"request": {"command": "report", "report_type": 0}})).await.unwrap();
+    let kinds: Vec<_> = r.body["documents"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["money_placement", "z_report"], "CORE-79 withdrawal first");
+    assert_eq!(c.register_document(KKM, &json!({})).await.unwrap().status, StatusCode::CONFLICT, "neither request nor setting");
     app.stop().await;
 }
 
