@@ -394,6 +394,10 @@ async fn kz_admin_route_registers_cash_core_commands() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = c.register_document(KKM, &json!({"request": {"command": "report", "report_type": 1}})).await.unwrap();
     assert_eq!((r.status, r.body["documents"][0]["kind"].as_str()), (StatusCode::OK, Some("x_report")));
+    // The example of the OpenAPI document is a valid command.
+    let doc: serde_json::Value = serde_json::from_str(include_str!("../../../api/src/openapi/fiscal.json")).unwrap();
+    let r = c.register_document(KKM, &doc["components"]["schemas"]["KzCommand"]["example"]).await.unwrap();
+    assert_eq!((r.status, r.body["documents"][0]["total"].to_string()), (StatusCode::OK, "1750.00".to_owned()), "{}", r.body);
     // A settings change alone (CORE-79 auto_withdraw_money) issues no document.
     let r = c.register_document(KKM, &json!({"auto_withdraw_money": true})).await.unwrap();
     assert_eq!((r.status, r.body["documents"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
