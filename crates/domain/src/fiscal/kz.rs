@@ -53,10 +53,12 @@ impl KzRegister {
     #[must_use]
     pub fn initial(identity: &Identity, now_ms: i64) -> KzRegister {
         let id = &identity.register_id;
-        let is_vendor_id = id.len() > 13
-            && id[..id.len() - 13].bytes().all(|b| b.is_ascii_uppercase())
-            && kz::manufacture_date(id).is_some()
-            && id.as_bytes()[id.len() - 13] == b'1';
+        // Bytes, not `str` slices: an id may hold any characters.
+        let b = id.as_bytes();
+        let is_vendor_id = b.len() > 13
+            && b[..b.len() - 13].iter().all(u8::is_ascii_uppercase)
+            && b[b.len() - 13] == b'1'
+            && kz::manufacture_date(id).is_some();
         let serial = if is_vendor_id {
             id.clone()
         } else {
@@ -414,7 +416,7 @@ mod tests {
         let r = KzRegister::initial(&identity(), T0);
         assert_eq!((r.kkm.vendor_id(), r.kkm.reg_info.kkm.kkm_id.as_str()), ("ISCR1018036404743", "6923"));
         assert_eq!((r.kkm.fr_shift_number, r.kkm.shift_document_number, r.documents), (1, 1, 0));
-        let other = Identity { register_id: "till-2".into(), ..identity() };
+        let other = Identity { register_id: "ж123456789012".into(), ..identity() };
         let generated = KzRegister::initial(&other, T0).kkm.vendor_id().to_owned();
         assert_eq!(generated, kz::vendor_id(VENDOR_ID_PREFIX, local(T0)).unwrap().vendor_id);
     }
