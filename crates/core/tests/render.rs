@@ -110,6 +110,7 @@ fn identity() -> Identity {
         inn: "7701234567".into(),
         payment_address: "magazin.ru".into(),
         sno: vec!["osn".into()],
+        ofd_id: String::new(),
     }
 }
 

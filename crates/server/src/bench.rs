@@ -56,6 +56,10 @@ pub struct BenchArgs {
     /// `fiscal`: registers the load is spread over.
     #[arg(long, default_value_t = 16)]
     pub registers: usize,
+    /// `fiscal`: register profile, `ru` (54-FZ receipts) or `kz` (cash-core tickets, each submitted
+    /// to the built-in OFD simulator before it is committed).
+    #[arg(long, default_value = "ru")]
+    pub profile: String,
 }
 
 /// One request shape, sent over and over.

@@ -3,7 +3,9 @@
 //! ceiling measured in the same run on the same disk, printed side by side.
 //!
 //! Load: `--connections` concurrent callers, each registering cash sells through the core's
-//! engine (`Engine::receipt`) on register `caller % N`, for `--duration` seconds after a warm-up.
+//! engine (`Engine::receipt`; with `--profile kz` cash-core tickets through `Engine::execute`,
+//! each submitted to the OFD simulator first) on register `caller % N`, for `--duration` seconds
+//! after a warm-up.
 //! Every success was committed before it was counted.
 //!
 //! Ceilings: (1) single-row durable commits per second (one `INSERT` per transaction, the rate a
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 /// Most registers a fiscal bench spreads its load over.
 pub const MAX_REGISTERS: usize = 1024;
 
-fn tenant(registers: usize) -> TenantSpec {
+fn tenant(registers: usize, profile: RegisterProfile) -> TenantSpec {
     let mut t = TenantSpec::new("bench", "Bench");
     t.groups.push(GroupSpec {
         code: "B".into(),
@@ -34,12 +36,12 @@ fn tenant(registers: usize) -> TenantSpec {
     for i in 0..registers {
         t.registers.push(RegisterSpec {
             id: format!("B{i:04}"),
-            profile: RegisterProfile::Ru,
+            profile,
             group: Some("B".into()),
             role: RegisterRole::Main,
             fn_number: None,
             reg_number: None,
-            ofd_id: None,
+            ofd_id: (profile == RegisterProfile::Kz).then(|| format!("{}", 7000 + i)),
         });
     }
     t
@@ -65,13 +67,27 @@ fn sell(kopecks: i64) -> Receipt {
     }
 }
 
+/// A cash-core cash sell of `tiyn` (CORE-72: one commodity, cash).
+fn kz_sell(tiyn: i64) -> kassa_domain::fiscal::Command {
+    let sum = serde_json::Value::Number(Money::from_minor(tiyn).to_string().parse().unwrap_or_else(|_| 1.into()));
+    let request = serde_json::json!({"command": "trade", "operation": 2,
+        "items": [{"type": 1, "commodity": {"name": "Товар", "section_code": "1", "quantity": 1, "price": sum, "sum": sum,
+            "measure_unit_code": "796", "taxes": []}}],
+        "payments": [{"type": 0, "sum": sum}]});
+    let request = serde_json::from_value(request).unwrap_or_else(|_| unreachable!("a well-formed trade request"));
+    kassa_domain::fiscal::Command::Kz(kassa_domain::fiscal::kz::KzCommand::new(
+        request,
+        kassa_domain::kz::Caller { code: 1, name: "Bench".into() },
+    ))
+}
+
 struct Load {
     ok: u64,
     failed: u64,
     latencies_us: Vec<u32>,
 }
 
-async fn caller(core: Core, register: String, start: Instant, end: Instant) -> Load {
+async fn caller(core: Core, register: String, kz: bool, start: Instant, end: Instant) -> Load {
     let mut l = Load { ok: 0, failed: 0, latencies_us: Vec::new() };
     let mut k = 100i64;
     loop {
@@ -80,7 +96,11 @@ async fn caller(core: Core, register: String, start: Instant, end: Instant) -> L
             return l;
         }
         k = k % 99_900 + 1;
-        let good = core.fiscal().receipt(&register, sell(k)).await.is_ok();
+        let good = if kz {
+            core.fiscal().execute(&register, kz_sell(k)).await.is_ok()
+        } else {
+            core.fiscal().receipt(&register, sell(k)).await.is_ok()
+        };
         if sent >= start {
             if good {
                 l.ok += 1;
@@ -124,12 +144,14 @@ fn sqlite_ceiling(dir: &std::path::Path, batch: usize, duration: Duration) -> an
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let registers = args.registers;
     anyhow::ensure!((1..=MAX_REGISTERS).contains(&registers), "--registers must be 1–{MAX_REGISTERS}");
+    let profile = RegisterProfile::parse(&args.profile).context("--profile must be ru or kz")?;
+    let kz = profile == RegisterProfile::Kz;
     let dir = tempfile::tempdir().context("cannot create a temporary data folder")?;
     let path = dir.path().join(crate::DB_FILE);
     let store = tokio::task::spawn_blocking(move || kassa_store_sqlite::SqliteStore::open(&path)).await??;
     let store: Arc<dyn kassa_store::Store> = Arc::new(store);
     let core = Core::new(store.clone(), Arc::new(SystemClock));
-    core.provisioning().apply(&tenant(registers)).await?;
+    core.provisioning().apply(&tenant(registers, profile)).await?;
     let (warmup, duration) = (Duration::from_secs(args.warmup), Duration::from_secs(args.duration));
     eprintln!(
         "bench fiscal: {registers} register(s), {} concurrent callers, {} s warm-up + {} s, SQLite (WAL, synchronous=FULL) in {} ...",
@@ -141,7 +163,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let start = Instant::now() + warmup;
     let end = start + duration;
     let tasks: Vec<_> = (0..args.connections)
-        .map(|i| tokio::spawn(caller(core.clone(), format!("B{:04}", i % registers), start, end)))
+        .map(|i| tokio::spawn(caller(core.clone(), format!("B{:04}", i % registers), kz, start, end)))
         .collect();
     let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
     for t in tasks {
@@ -159,7 +181,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let ceiling_dir = dir.path().to_owned();
     let (single, batched) = tokio::task::spawn_blocking(move || sqlite_ceiling(&ceiling_dir, batch, duration)).await??;
     let docs = ok as f64 / duration.as_secs_f64();
-    println!("scenario fiscal, {registers} register(s), {} callers, {} s", args.connections, args.duration);
+    println!("scenario fiscal, profile {}, {registers} register(s), {} callers, {} s", profile.as_str(), args.connections, args.duration);
     println!("  fiscal     {docs:>9.0} documents/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {ok:>8}   failed {failed}", pct(50), pct(99));
     println!("  ceiling    {single:>9.0} durable single-row commits/s");
     println!("  ceiling    {batched:>9.0} durable rows/s in transactions of {batch} rows");

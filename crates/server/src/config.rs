@@ -189,6 +189,19 @@ pub struct FiscalConfig {
     /// Pause of the uplink worker when there is nothing to send, in milliseconds.
     #[serde(default = "default_uplink_idle_ms")]
     pub uplink_idle_ms: u64,
+    /// KZ: hours a KKM may work autonomously before documents are refused with 18 (CORE-97).
+    #[serde(default = "default_kz_offline_limit_hours")]
+    pub kz_offline_limit_hours: u32,
+    /// KZ: consumer site of the OFD, the base of the receipt QR strings (CORE-42, CORE-100).
+    #[serde(default = "default_kz_consumer_address")]
+    pub kz_consumer_address: String,
+}
+
+fn default_kz_offline_limit_hours() -> u32 {
+    72
+}
+fn default_kz_consumer_address() -> String {
+    kassa_core::fiscal::KzSettings::default().consumer_address
 }
 
 fn yes() -> bool {
@@ -216,11 +229,21 @@ impl Default for FiscalConfig {
             ofd_slow_ms: default_ofd_slow_ms(),
             uplink: true,
             uplink_idle_ms: default_uplink_idle_ms(),
+            kz_offline_limit_hours: default_kz_offline_limit_hours(),
+            kz_consumer_address: default_kz_consumer_address(),
         }
     }
 }
 
 impl FiscalConfig {
+    /// The KZ profile settings.
+    pub fn kz(&self) -> kassa_core::fiscal::KzSettings {
+        kassa_core::fiscal::KzSettings {
+            consumer_address: self.kz_consumer_address.clone(),
+            offline_limit_ms: i64::from(self.kz_offline_limit_hours) * 3_600_000,
+        }
+    }
+
     /// The simulator mode named by `ofd_mode`.
     pub fn ofd_mode(&self) -> anyhow::Result<kassa_core::fiscal::ofd::OfdMode> {
         use kassa_core::fiscal::ofd::OfdMode;
@@ -300,6 +323,12 @@ impl Config {
             && !u.starts_with("http://")
         {
             bail!("loyalty.sms_webhook_url: must be an http:// URL");
+        }
+        if !(1..=72).contains(&self.fiscal.kz_offline_limit_hours) {
+            bail!("fiscal.kz_offline_limit_hours: must be 1–72 (CORE-97)");
+        }
+        if self.fiscal.kz_consumer_address.len() > 256 || !self.fiscal.kz_consumer_address.starts_with("http") {
+            bail!("fiscal.kz_consumer_address: an http(s) URL of at most 256 characters");
         }
         if let Some(url) = &self.server.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))

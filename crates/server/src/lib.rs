@@ -118,7 +118,7 @@ impl Application {
         let core = Core::new(store, clock)
             .with_ids(ids)
             .with_atol(config.atol.settings())
-            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator))
+            .with_fiscal(kassa_core::fiscal::FiscalRuntime::with_simulator(config.fiscal.policy(), simulator).with_kz(config.fiscal.kz()))
             .with_loyalty(loyalty_settings(&config.loyalty));
         let provisioning = core.provisioning();
         provisioning.apply_all(&config.tenants).await.context("cannot apply the configured tenants")?;

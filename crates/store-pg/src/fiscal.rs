@@ -15,7 +15,7 @@ use kassa_domain::provisioning::{RegisterProfile, RegisterRole};
 use kassa_money::Money;
 use kassa_store::fiscal::{
     ApplyOptions, FiscalStore, JournalEntry, RegisterRecord, RegisterRows, RegisterSecrets, StateRow, Unsent,
-    initial_state_row, parse_state, transition,
+    drained_state, initial_state_row, parse_state, transition,
 };
 use kassa_store::{RegisterRow, StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -99,7 +99,7 @@ async fn apply(
     let current = match query_opt(c, locked, &[&id]).await? {
         Some(r) => state_of(&r)?,
         None => {
-            let init = match initial_state_row(&rows) {
+            let init = match initial_state_row(&rows, opts.now_ms) {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(e)),
             };
@@ -152,7 +152,7 @@ async fn apply(
         )
         .await?;
     }
-    Ok(Ok(t.entries))
+    Ok(t.answer())
 }
 
 async fn keyed_entry(c: &impl GenericClient, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
@@ -322,13 +322,27 @@ impl FiscalStore for PgStore {
     }
 
     async fn fiscal_mark_delivered(&self, register_id: &str, up_to_seq: u64, now_ms: i64) -> StoreResult<u64> {
-        let client = self.client().await?;
-        execute(
-            &client,
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // The state row lock first (the order `fiscal_apply` takes): a document committed before it
+        // is counted below, one committed after it waits, so "nothing pending" is true when the
+        // state changes (CORE-96).
+        let state = query_opt(&tx, "SELECT state FROM fiscal_registers WHERE register_id = $1 FOR UPDATE", &[&register_id]).await?;
+        let n = execute(
+            &tx,
             "UPDATE fiscal_journal SET pending = false, delivered_at = $3 WHERE register_id = $1 AND pending AND seq <= $2",
             &[&register_id, &(up_to_seq as i64), &now_ms],
         )
-        .await
+        .await?;
+        if let Some(r) = state
+            && unsent(&tx, register_id).await?.count == 0
+            && let Some(json) = drained_state(register_id, &col::<String>(&r, "state")?)?
+        {
+            execute(&tx, "UPDATE fiscal_registers SET state = $2, updated_at = $3 WHERE register_id = $1", &[&register_id, &json, &now_ms])
+                .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
     }
 
     async fn fiscal_register_ids(&self) -> StoreResult<Vec<String>> {

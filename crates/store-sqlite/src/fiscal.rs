@@ -12,7 +12,7 @@ use kassa_domain::provisioning::{RegisterProfile, RegisterRole};
 use kassa_money::Money;
 use kassa_store::fiscal::{
     ApplyOptions, FiscalStore, JournalEntry, RegisterRecord, RegisterRows, RegisterSecrets, StateRow, Unsent,
-    initial_state_row, parse_state, transition,
+    drained_state, initial_state_row, parse_state, transition,
 };
 use kassa_store::{RegisterRow, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -95,7 +95,7 @@ fn apply(c: &Connection, id: &str, command: &Command, opts: ApplyOptions) -> Sto
     let current = match state_row(c, id)? {
         Some(s) => s,
         None => {
-            let init = match initial_state_row(&rows) {
+            let init = match initial_state_row(&rows, opts.now_ms) {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(e)),
             };
@@ -141,7 +141,7 @@ fn apply(c: &Connection, id: &str, command: &Command, opts: ApplyOptions) -> Sto
         ])
         .map_err(db_err)?;
     }
-    Ok(Ok(t.entries))
+    Ok(t.answer())
 }
 
 fn keyed_entry(c: &Connection, tenant_id: &str, key: &str) -> StoreResult<Option<JournalEntry>> {
@@ -298,13 +298,25 @@ impl FiscalStore for SqliteStore {
     async fn fiscal_mark_delivered(&self, register_id: &str, up_to_seq: u64, now_ms: i64) -> StoreResult<u64> {
         let id = register_id.to_owned();
         self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE fiscal_journal SET pending = 0, delivered_at = ?3 WHERE register_id = ?1 AND pending = 1 AND seq <= ?2",
-            )
-            .map_err(db_err)?
-            .execute(params![id, up_to_seq as i64, now_ms])
-            .map(|n| n as u64)
-            .map_err(db_err)
+            let n = c
+                .prepare_cached(
+                    "UPDATE fiscal_journal SET pending = 0, delivered_at = ?3 WHERE register_id = ?1 AND pending = 1 AND seq <= ?2",
+                )
+                .map_err(db_err)?
+                .execute(params![id, up_to_seq as i64, now_ms])
+                .map(|n| n as u64)
+                .map_err(db_err)?;
+            // CORE-96: the single writer makes "nothing pending" and the state change atomic.
+            if unsent(c, &id)?.count == 0
+                && let Some(st) = state_row(c, &id)?
+                && let Some(json) = drained_state(&id, &st.state_json)?
+            {
+                c.prepare_cached("UPDATE fiscal_registers SET state = ?2, updated_at = ?3 WHERE register_id = ?1")
+                    .map_err(db_err)?
+                    .execute(params![id, json, now_ms])
+                    .map_err(db_err)?;
+            }
+            Ok(n)
         })
         .await
     }

@@ -16,7 +16,8 @@ macro_rules! fiscal_suite {
             fiscal_numbering_is_gapless_and_journal_verifies, fiscal_refusal_changes_nothing,
             fiscal_concurrent_commands_never_reuse_a_number, fiscal_state_survives_restart,
             fiscal_outbox_in_order_and_unsent_summary, fiscal_unknown_and_inactive_registers,
-            fiscal_keyed_command_registers_once_per_tenant);
+            fiscal_keyed_command_registers_once_per_tenant,
+            fiscal_kz_refusal_keeps_state_and_drained_outbox_leaves_autonomous_mode);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -222,4 +223,54 @@ pub async fn fiscal_keyed_command_registers_once_per_tenant(h: &dyn Harness) {
     let n = receipts(store.fiscal_journal(&id, 0, 100).await.unwrap()) + receipts(store.fiscal_journal("fis-ru-2", 0, 100).await.unwrap());
     assert_eq!(n, 3, "doc-1, doc-2 and doc-3 once each");
     verify(store.as_ref(), &id).await.expect("journal verifies");
+}
+
+/// KZ (cash core): a refusal that keeps a state change (CORE-94 Blocked: 62 with the flags
+/// stored, nothing journaled), autonomous documents waiting in the outbox (CORE-95), and the
+/// delivery of the last one leaving autonomous mode in the same transaction (CORE-96).
+pub async fn fiscal_kz_refusal_keeps_state_and_drained_outbox_leaves_autonomous_mode(h: &dyn Harness) {
+    use kassa_domain::fiscal::RegisterState;
+    use kassa_domain::fiscal::kz::{KzCommand, KzRegister, Submission};
+    use kassa_domain::kz;
+    let (store, _) = provisioned(h).await;
+    let id = "fis-kz-1";
+    let kkm = |store: Arc<dyn Store>| async move {
+        match store.fiscal_register(id).await.unwrap().unwrap().state {
+            Some(RegisterState::Kz(r)) => r,
+            other => panic!("KZ state expected: {other:?}"),
+        }
+    };
+    let deposit = |based_on: &kz::KkmState, outcomes: Vec<kz::OfdOutcome>| {
+        let mut c = KzCommand::new(
+            kz::Command::MoneyPlacement(kz::MoneyPlacementRequest { operation: 0, sum: Money::from_minor(1_000) }),
+            kz::Caller { code: 1, name: "Administrator".into() },
+        );
+        c.submission = Some(Submission { based_on: Box::new(based_on.clone()), config: kz::KkmConfig::new("http://c"), outcomes });
+        Command::Kz(c)
+    };
+    let identity = store.fiscal_register(id).await.unwrap().unwrap().identity;
+    let fresh = KzRegister::initial(&identity, T0).kkm;
+    let blocked = store
+        .fiscal_apply(id, &deposit(&fresh, vec![kz::OfdOutcome::Blocked { text: "blocked by the OFD".into() }]), opts(T0))
+        .await
+        .unwrap();
+    assert_eq!(blocked, Err(FiscalError::Kz(kz::KzError::KkmIsBlocked)));
+    let after = kkm(store.clone()).await;
+    assert!(after.kkm.is_blocked && after.documents == 0);
+    assert!(store.fiscal_journal(id, 0, 10).await.unwrap().is_empty());
+    // Prepared on the state before the block: stale.
+    assert_eq!(store.fiscal_apply(id, &deposit(&fresh, vec![kz::OfdOutcome::Unreachable]), opts(T0)).await.unwrap(), Err(FiscalError::Stale));
+    let first = run(&*store, id, deposit(&after.kkm, vec![kz::OfdOutcome::Unreachable]), T0 + 1).await;
+    let offline = kkm(store.clone()).await;
+    assert!(offline.kkm.is_offline && first[0].pending);
+    // Autonomous: not submitted, queued.
+    let second = run(&*store, id, deposit(&offline.kkm, vec![]), T0 + 2).await;
+    assert_eq!((first[0].seq, second[0].seq, second[0].number), (1, 2, 2));
+    assert_eq!(store.fiscal_mark_delivered(id, 1, T0 + 3).await.unwrap(), 1);
+    assert!(kkm(store.clone()).await.kkm.is_offline, "one record is still undelivered");
+    assert_eq!(store.fiscal_mark_delivered(id, 2, T0 + 4).await.unwrap(), 1);
+    let online = kkm(store.clone()).await;
+    assert!(!online.kkm.is_offline && online.kkm.offline_start_date.is_none());
+    assert_eq!(online.kkm.cash_sum, Money::from_minor(2_000));
+    assert_eq!(verify(&*store, id).await, Ok(2));
 }

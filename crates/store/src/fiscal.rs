@@ -167,6 +167,7 @@ impl RegisterRows {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            ofd_id: r.ofd_id.clone().unwrap_or_default(),
         }
     }
 }
@@ -198,9 +199,9 @@ pub fn parse_state(register_id: &str, json: &str) -> StoreResult<RegisterState> 
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("register {register_id} state: {e}")))
 }
 
-/// The first state row of a register.
-pub fn initial_state_row(rows: &RegisterRows) -> Result<StateRow, FiscalError> {
-    let state = RegisterState::initial(rows.register.profile, &rows.identity())?;
+/// The first state row of a register, created on its first use at `now_ms`.
+pub fn initial_state_row(rows: &RegisterRows, now_ms: i64) -> Result<StateRow, FiscalError> {
+    let state = RegisterState::initial(rows.register.profile, &rows.identity(), now_ms)?;
     Ok(StateRow {
         secret_hex: new_secret(),
         state_json: serde_json::to_string(&state).map_err(|e| FiscalError::Invalid { reason: e.to_string() })?,
@@ -213,6 +214,29 @@ pub fn initial_state_row(rows: &RegisterRows) -> Result<StateRow, FiscalError> {
 pub struct Transition {
     pub state: StateRow,
     pub entries: Vec<JournalEntry>,
+    /// Commit `state` and `entries`, then answer with this refusal (see `Applied::refusal`).
+    pub refusal: Option<FiscalError>,
+}
+
+impl Transition {
+    /// The answer of `fiscal_apply` once the transition is written.
+    pub fn answer(self) -> Result<Vec<JournalEntry>, FiscalError> {
+        match self.refusal {
+            Some(e) => Err(e),
+            None => Ok(self.entries),
+        }
+    }
+}
+
+/// CORE-96 for the stores' `fiscal_mark_delivered`: the state JSON to write when the register's
+/// outbox became empty and its state leaves autonomous mode; `None` when nothing changes.
+pub fn drained_state(register_id: &str, state_json: &str) -> StoreResult<Option<String>> {
+    // Only KZ KKMs have an autonomous mode; RU states are not parsed on every delivery.
+    if !state_json.starts_with(r#"{"profile":"kz""#) {
+        return Ok(None);
+    }
+    let state = parse_state(register_id, state_json)?;
+    state.queue_drained().map(|s| serde_json::to_string(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
 }
 
 /// The shared middle of `fiscal_apply`: checks the register, applies the command to the stored
@@ -249,6 +273,7 @@ pub fn transition(
     Ok(Ok(Transition {
         state: StateRow { secret_hex: current.secret_hex.clone(), state_json, last_seq: seq, last_hash: hash },
         entries,
+        refusal: applied.refusal,
     }))
 }
 
@@ -271,7 +296,7 @@ fn entry_of(register_id: &str, seq: u64, prev_hash: &str, d: Issued) -> StoreRes
         prev_hash: prev_hash.to_owned(),
         hash,
         pending: d.ofd,
-        delivered_at: None,
+        delivered_at: d.delivered.then_some(d.time_ms),
     })
 }
 

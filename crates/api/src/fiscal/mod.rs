@@ -14,7 +14,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kassa_core::fiscal::ofd::{MAX_SLOW_MS, OfdMode, OfdSnapshot};
 use kassa_core::fiscal::{EngineError, RegisterStatus, VerifyReport};
+use kassa_domain::fiscal::kz::KzCommand;
 use kassa_domain::fiscal::{Command, ru};
+use kassa_domain::provisioning::RegisterProfile;
 use kassa_store::fiscal::JournalEntry;
 use serde::Deserialize;
 use serde_json::json;
@@ -64,6 +66,7 @@ impl IntoResponse for FiscalApiError {
                     "code": "refused",
                     "message": f.to_string(),
                     "atol_code": f.atol_code(),
+                    "cash_core_code": f.cash_core_code(),
                     "fiscal_error": f,
                 }})),
             )
@@ -98,14 +101,22 @@ async fn journal(
     Ok(Json(s.core.fiscal().journal(&id, p.after, p.limit).await?))
 }
 
-/// Registers one RU command (receipt, correction, cash in/out, shift open/close, X report).
+/// Registers one command: RU (receipt, correction, cash in/out, shift open/close, X report) or,
+/// on a KZ register, a cash-core request (`{"request": {"command": "trade" | "money_placement" |
+/// "report", …}, "caller"?, "auto_withdraw_money"?}`).
 async fn register_document(
     _: Admin,
     State(s): State<ApiState>,
     Path(id): Path<String>,
-    AdminJson(command): AdminJson<ru::Command>,
+    AdminJson(body): AdminJson<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, FiscalApiError> {
-    let documents = s.core.fiscal().execute(&id, Command::Ru(command)).await?;
+    let profile = s.core.fiscal().status(&id).await?.record.register.profile;
+    let invalid = |e: serde_json::Error| FiscalApiError::Admin(AdminError::Invalid(e.to_string()));
+    let command = match profile {
+        RegisterProfile::Ru => Command::Ru(serde_json::from_value::<ru::Command>(body).map_err(invalid)?),
+        RegisterProfile::Kz => Command::Kz(serde_json::from_value::<KzCommand>(body).map_err(invalid)?),
+    };
+    let documents = s.core.fiscal().execute(&id, command).await?;
     Ok(Json(json!({ "documents": documents })))
 }
 

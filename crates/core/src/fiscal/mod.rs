@@ -7,6 +7,15 @@
 //! [`Engine::journal`]. [`Engine::verify`] recomputes every chain, sign and counter.
 //! [`Engine::deliver`] is one pass of the OFD uplink (the worker in `kassa-workers` loops it).
 //!
+//! KZ registers (cash core): every document is submitted to the OFD synchronously (CORE-74,
+//! CORE-94) before it is committed. [`Engine::execute`] reads the state, runs the pure
+//! `kz::prepare`, calls [`OfdLink::submit_kz`] (unless the KKM is autonomous, CORE-95), and hands
+//! the outcomes to the store, whose transaction re-runs prepare/finish on the locked state and
+//! refuses with `FiscalError::Stale` when the state changed meanwhile; the engine then starts
+//! over. Autonomous documents wait in the outbox; [`Engine::deliver`] uploads them in journal
+//! order and the store leaves autonomous mode when none is left (CORE-96). A KZ register's state
+//! is created on first use from its provisioning (`kz::KzRegister::initial`).
+//!
 //! May depend on the domain, the store ports and [`ofd`]; never on tokio (time and sleeping are
 //! injected).
 
@@ -15,11 +24,13 @@ pub mod render;
 
 use crate::Core;
 use kassa_domain::fiscal::ru::{self, Receipt};
+use kassa_domain::fiscal::kz::{self as kzp, KzCommand, KzRegister, Submission};
 use kassa_domain::fiscal::{Command, FiscalError, Policy, RegisterState};
+use kassa_domain::kz;
 use kassa_money::Money;
 use kassa_store::StoreError;
 use kassa_store::fiscal::{ApplyOptions, JournalEntry, RegisterRecord, Verifier, VerifyProblem};
-use ofd::{OfdLink, OfdMode, OfdOutcome, OfdSimulator};
+use ofd::{KzSubmit, OfdLink, OfdMode, OfdOutcome, OfdSimulator};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,6 +43,23 @@ pub const UPLINK_BATCH: u32 = 256;
 pub const MAX_KEY_LEN: usize = 128;
 /// Time after which an uplink pass stops starting new deliveries (ms).
 pub const PASS_BUDGET_MS: i64 = 2_000;
+/// KZ: how often a command is prepared again when the state changed during its OFD submit.
+pub const KZ_ATTEMPTS: usize = 8;
+
+/// Settings of the KZ profile (CORE-42 OFD data, CORE-97 limit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KzSettings {
+    /// Consumer site of the OFD, the base of the QR strings (CORE-100).
+    pub consumer_address: String,
+    /// Autonomous-mode limit (CORE-97: 72 hours), after which documents are refused with 18.
+    pub offline_limit_ms: i64,
+}
+
+impl Default for KzSettings {
+    fn default() -> Self {
+        Self { consumer_address: "http://consumer.test-oofd.kz".into(), offline_limit_ms: 72 * 3_600_000 }
+    }
+}
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,19 +86,44 @@ pub struct FiscalRuntime {
     pub ofd: Arc<dyn OfdLink>,
     /// The built-in simulator when it is the configured link (its mode is switchable).
     pub simulator: Option<Arc<OfdSimulator>>,
+    /// KZ profile settings.
+    pub kz: KzSettings,
     /// ATOL-88 step 1: register → (attempts left, KKT code).
     faults: Mutex<HashMap<String, (u32, i32)>>,
+    /// KZ: one command at a time per KKM on this node, so concurrent callers do not submit
+    /// documents to the OFD that the store then refuses as stale (across nodes, `Stale` remains).
+    kz_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
 }
 
 impl FiscalRuntime {
     /// The engine with the built-in OFD simulator as its link.
     pub fn with_simulator(policy: Policy, simulator: Arc<OfdSimulator>) -> Self {
-        Self { policy, ofd: simulator.clone(), simulator: Some(simulator), faults: Mutex::new(HashMap::new()) }
+        Self {
+            policy,
+            ofd: simulator.clone(),
+            simulator: Some(simulator),
+            kz: KzSettings::default(),
+            faults: Mutex::new(HashMap::new()),
+            kz_locks: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The engine with another OFD link.
     pub fn with_link(policy: Policy, ofd: Arc<dyn OfdLink>) -> Self {
-        Self { policy, ofd, simulator: None, faults: Mutex::new(HashMap::new()) }
+        Self {
+            policy,
+            ofd,
+            simulator: None,
+            kz: KzSettings::default(),
+            faults: Mutex::new(HashMap::new()),
+            kz_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// With other KZ settings.
+    pub fn with_kz(mut self, kz: KzSettings) -> Self {
+        self.kz = kz;
+        self
     }
 
     fn take_fault(&self, register_id: &str) -> Option<i32> {
@@ -134,6 +187,9 @@ impl Engine<'_> {
     /// [`Engine::execute`] with a face's own shift policy (e.g. ITKassa's automatic shifts,
     /// ITK-111: `Policy { auto_close_expired: true, ..core.fiscal.policy }`).
     pub async fn execute_with(&self, register_id: &str, command: Command, policy: Policy) -> Result<Vec<JournalEntry>, EngineError> {
+        if let Command::Kz(c) = command {
+            return self.execute_kz(register_id, c, policy).await;
+        }
         let rt = &self.core.fiscal;
         let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy, fault: rt.take_fault(register_id) };
         match self.core.store.fiscal_apply(register_id, &command, opts).await {
@@ -157,6 +213,10 @@ impl Engine<'_> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(FiscalError::Invalid { reason: format!("a document key has 1 to {MAX_KEY_LEN} bytes") }.into());
         }
+        if matches!(command, Command::Kz(_)) {
+            // KZ commands need the synchronous OFD submit of `execute`; no KZ face keys them yet.
+            return Err(FiscalError::Unsupported { reason: "keyed KZ commands".into() }.into());
+        }
         let rt = &self.core.fiscal;
         let opts = ApplyOptions { now_ms: self.core.clock.now_ms(), policy, fault: rt.take_fault(register_id) };
         match self.core.store.fiscal_apply_keyed(register_id, key, &command, opts).await {
@@ -164,6 +224,113 @@ impl Engine<'_> {
             Err(StoreError::NotFound(_)) => Err(EngineError::UnknownRegister(register_id.to_owned())),
             Err(e) => Err(EngineError::Store(e)),
         }
+    }
+
+    /// A KZ command: prepare, submit to the OFD, commit (see the module docs); again from the
+    /// start while the store finds the state changed in between (at most [`KZ_ATTEMPTS`] times).
+    async fn execute_kz(&self, register_id: &str, mut command: KzCommand, policy: Policy) -> Result<Vec<JournalEntry>, EngineError> {
+        let rt = &self.core.fiscal;
+        let lock = self.kz_lock(register_id).await?;
+        let _serial = lock.lock().await;
+        for _ in 0..KZ_ATTEMPTS {
+            let now_ms = self.core.clock.now_ms();
+            if let Some(request) = &command.request {
+                let record = self
+                    .core
+                    .store
+                    .fiscal_register(register_id)
+                    .await?
+                    .ok_or_else(|| EngineError::UnknownRegister(register_id.to_owned()))?;
+                if !record.register.active {
+                    return Err(FiscalError::Inactive.into());
+                }
+                let base = match record.state {
+                    Some(RegisterState::Kz(r)) => r.kkm,
+                    None if record.register.profile == kassa_domain::provisioning::RegisterProfile::Kz => {
+                        KzRegister::initial(&record.identity, now_ms).kkm
+                    }
+                    _ => return Err(FiscalError::Unsupported { reason: "not a KZ register".into() }.into()),
+                };
+                let config = kz::KkmConfig {
+                    consumer_address: rt.kz.consumer_address.clone(),
+                    offline_limit: kz::Millis(rt.kz.offline_limit_ms),
+                    shift_limit: kz::Millis(policy.max_shift_ms),
+                };
+                // The documents are prepared on the state the store will see: with the command's setting.
+                let mut prepared_on = base.clone();
+                if let Some(flag) = command.auto_withdraw_money {
+                    prepared_on.auto_withdraw_money = flag;
+                }
+                let outcomes = self.submit_kz(register_id, &prepared_on, request, &command.caller, &config, kzp::local(now_ms)).await;
+                command.submission = Some(Submission { based_on: Box::new(base), config, outcomes });
+            }
+            let opts = ApplyOptions { now_ms, policy, fault: None };
+            match self.core.store.fiscal_apply(register_id, &Command::Kz(command.clone()), opts).await {
+                Ok(Err(FiscalError::Stale)) => tracing::debug!(register = %register_id, "KZ state changed during the OFD submit; again"),
+                Ok(result) => return Ok(result?),
+                Err(StoreError::NotFound(_)) => return Err(EngineError::UnknownRegister(register_id.to_owned())),
+                Err(e) => return Err(EngineError::Store(e)),
+            }
+        }
+        Err(FiscalError::Stale.into())
+    }
+
+    /// The per-node lock of a KZ KKM; none is kept for an id that is not a provisioned register.
+    async fn kz_lock(&self, register_id: &str) -> Result<Arc<futures_util::lock::Mutex<()>>, EngineError> {
+        let locks = &self.core.fiscal.kz_locks;
+        if let Some(l) = locks.lock().unwrap_or_else(|p| p.into_inner()).get(register_id) {
+            return Ok(l.clone());
+        }
+        if self.core.store.fiscal_register(register_id).await?.is_none() {
+            return Err(EngineError::UnknownRegister(register_id.to_owned()));
+        }
+        Ok(locks.lock().unwrap_or_else(|p| p.into_inner()).entry(register_id.to_owned()).or_default().clone())
+    }
+
+    /// The OFD outcomes of the documents `request` produces on `state` (an automatic withdrawal
+    /// or Z first, then the requested one), submitted in order; the pure `kz::finish` tells the
+    /// state each next document is prepared on. Autonomous KKMs submit nothing (CORE-95).
+    async fn submit_kz(
+        &self,
+        register_id: &str,
+        state: &kz::KkmState,
+        request: &kz::Command,
+        caller: &kz::Caller,
+        config: &kz::KkmConfig,
+        now: kz::LocalDateTime,
+    ) -> Vec<kz::OfdOutcome> {
+        let mut outcomes = Vec::new();
+        let mut current = state.clone();
+        for _ in 0..3 {
+            let Ok(prepared) = kz::prepare(&current, request, caller, config, now) else { break };
+            let outcome = if prepared.submit {
+                let total = match &prepared.body {
+                    kz::Body::Ticket(t) => t.amounts.total,
+                    _ => Money::ZERO,
+                };
+                let submit = KzSubmit {
+                    vendor_id: current.vendor_id().to_owned(),
+                    fns_kkm_id: current.reg_info.kkm.fns_kkm_id.clone(),
+                    consumer_address: config.consumer_address.clone(),
+                    command: prepared.command,
+                    fr_shift_number: prepared.fr_shift_number,
+                    shift_document_number: prepared.shift_document_number,
+                    total,
+                    at: now,
+                };
+                let o = self.core.fiscal.ofd.submit_kz(register_id, &submit).await;
+                outcomes.push(o.clone());
+                o
+            } else {
+                kz::OfdOutcome::NotSubmitted
+            };
+            let is_final = prepared.is_final;
+            match kz::finish(&current, prepared, outcome, config, now) {
+                Ok(done) if !is_final => current = done.state,
+                _ => break,
+            }
+        }
+        outcomes
     }
 
     /// A receipt (sell, sell refund, buy, buy refund) on an RU register.
@@ -194,6 +361,12 @@ impl Engine<'_> {
         let now = self.core.clock.now_ms();
         let (session_state, revenue) = match &record.state {
             Some(RegisterState::Ru(s)) => (s.session_state(now, self.core.fiscal.policy.max_shift_ms), s.revenue()),
+            Some(RegisterState::Kz(r)) => {
+                let k = &r.kkm;
+                let open = k.shift_state == 1;
+                let expired = k.shift_open_date.is_some_and(|at| kzp::local(now).since(at).0 >= self.core.fiscal.policy.max_shift_ms);
+                (if !open { "closed" } else if expired { "expired" } else { "opened" }, k.revenue)
+            }
             None => ("closed", Money::ZERO),
         };
         Ok(RegisterStatus { record, session_state, revenue })

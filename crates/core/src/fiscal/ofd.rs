@@ -6,8 +6,15 @@
 //! it accepted, how many it received) whose mode can be switched at run time from the
 //! configuration or the admin API (`PUT /api/ofd/mode`): `up`, `unreachable`, `slow` (answers after
 //! a delay) or `rejecting`. It enforces order: a document that skips one it has not seen is refused.
+//!
+//! KZ registers (cash core) also submit each document synchronously while it is being registered
+//! ([`OfdLink::submit_kz`], CORE-74/CORE-94): the simulator answers `up`/`slow` with a fiscal id
+//! from its own counter per KKM and the QR string of CORE-100, `unreachable` with `Unreachable`
+//! (the KKM goes autonomous, CORE-95) and `rejecting` with `Rejected` (84). Documents a KZ KKM
+//! accepted online never pass through the uplink, so a KZ KKM's uploads may skip journal positions.
 
 use async_trait::async_trait;
+use kassa_domain::kz;
 use kassa_store::fiscal::JournalEntry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,10 +34,34 @@ pub enum OfdOutcome {
     Rejected { reason: String },
 }
 
+/// One KZ document at its synchronous submit (CORE-92 `Submit(kkm, document)`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KzSubmit {
+    /// The KKM's `vendor_id` (ZNM).
+    pub vendor_id: String,
+    /// KGD id, the `f=` of the QR (CORE-100).
+    pub fns_kkm_id: String,
+    /// The OFD's consumer site (CORE-42).
+    pub consumer_address: String,
+    pub command: kz::CommandType,
+    pub fr_shift_number: u32,
+    pub shift_document_number: u32,
+    /// Ticket total (0 for other documents).
+    pub total: kassa_money::Money,
+    /// Local date-time of the document.
+    pub at: kz::LocalDateTime,
+}
+
 /// The port the uplink delivers through.
 #[async_trait]
 pub trait OfdLink: Send + Sync + 'static {
     async fn submit(&self, register_id: &str, entry: &JournalEntry) -> OfdOutcome;
+
+    /// KZ: the synchronous submit of a document being registered. A link that does not speak the
+    /// KZ OFD protocol is unreachable for KZ KKMs, which then work autonomously (CORE-95).
+    async fn submit_kz(&self, _register_id: &str, _document: &KzSubmit) -> kz::OfdOutcome {
+        kz::OfdOutcome::Unreachable
+    }
 }
 
 /// How the simulator behaves.
@@ -56,6 +87,8 @@ pub type Sleep = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + S
 pub struct SimRegister {
     pub last_seq: u64,
     pub received: u64,
+    /// KZ: fiscal ids issued to the KKM's online documents.
+    pub kz_fiscal_ids: u64,
 }
 
 /// The simulator's state, as the admin API shows it.
@@ -89,7 +122,7 @@ impl OfdSimulator {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).mode
     }
 
-    fn receive(&self, register_id: &str, seq: u64) -> OfdOutcome {
+    fn receive(&self, register_id: &str, seq: u64, is_kz: bool) -> OfdOutcome {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match s.mode {
             OfdMode::Unreachable => return OfdOutcome::Unreachable,
@@ -100,7 +133,7 @@ impl OfdSimulator {
         // A register met for the first time (e.g. after a restart of this simulator) may start
         // anywhere; afterwards documents must come in journal order. A repeat is acknowledged
         // again (the uplink may resend after a crash between sending and recording).
-        if reg.received > 0 && seq > reg.last_seq + 1 {
+        if reg.received > 0 && seq > reg.last_seq + 1 && !is_kz {
             return OfdOutcome::Rejected { reason: format!("document {seq} arrived before {}", reg.last_seq + 1) };
         }
         reg.received += 1;
@@ -115,6 +148,29 @@ impl OfdLink for OfdSimulator {
         if let (OfdMode::Slow { delay_ms }, Some(sleep)) = (self.mode(), &self.sleep) {
             sleep(delay_ms.min(MAX_SLOW_MS)).await;
         }
-        self.receive(register_id, entry.seq)
+        self.receive(register_id, entry.seq, entry.doc.starts_with(r#"{"profile":"kz""#))
+    }
+
+    async fn submit_kz(&self, register_id: &str, document: &KzSubmit) -> kz::OfdOutcome {
+        if let (OfdMode::Slow { delay_ms }, Some(sleep)) = (self.mode(), &self.sleep) {
+            sleep(delay_ms.min(MAX_SLOW_MS)).await;
+        }
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match s.mode {
+            OfdMode::Unreachable => kz::OfdOutcome::Unreachable,
+            OfdMode::Rejecting => kz::OfdOutcome::Rejected,
+            OfdMode::Up | OfdMode::Slow { .. } => {
+                let reg = s.registers.entry(register_id.to_owned()).or_default();
+                reg.kz_fiscal_ids += 1;
+                // Ten digits, like the OFD's fiscal ids; never equal to an autonomous number (1001+).
+                let fiscal_id = (1_000_000_000 + reg.kz_fiscal_ids).to_string();
+                let qr_code = if document.command == kz::CommandType::Ticket {
+                    kz::qr_code(&document.consumer_address, &fiscal_id, &document.fns_kkm_id, document.total, document.at)
+                } else {
+                    String::new()
+                };
+                kz::OfdOutcome::Accepted { fiscal_id, qr_code, ads_info: None }
+            }
+        }
     }
 }

@@ -12,11 +12,14 @@
 //! Profiles: a register follows one law. [`RegisterState`] and [`Command`] are enums over the
 //! profiles; the storage, journal, outbox and verification see only [`Issued`] (indexed columns
 //! plus canonical bytes) and the state as JSON, so a new profile is a new variant here.
-//! RU (54-FZ) lives in [`ru`]. KZ (cash core) joins as `Kz(kz::KkmState)` / `Kz(kz::Command)`.
+//! RU (54-FZ) lives in [`ru`]. KZ (cash core) is `Kz(`[`kz::KzRegister`]`)` / `Kz(`[`kz::KzCommand`]`)`,
+//! glued to the pure cash-core logic of [`crate::kz`] in [`kz`] (the OFD submit happens in the
+//! engine, outside the transaction; see there).
 //!
 //! May depend on `kassa-money`, serde, serde_json, hmac and sha2. No IO, no clock: time comes in
 //! through [`Ctx::now_ms`].
 
+pub mod kz;
 pub mod ru;
 pub mod sign;
 
@@ -52,6 +55,9 @@ pub struct Identity {
     pub payment_address: String,
     /// Taxation systems of the group (ATOL-3).
     pub sno: Vec<String>,
+    /// KZ: the KKM's id at its OFD (`kkm_ofd_id`, `reg_info.kkm.kkm_id`); "" when not provisioned.
+    #[serde(default)]
+    pub ofd_id: String,
 }
 
 /// Shift rules that are configuration, not law.
@@ -91,31 +97,46 @@ pub struct Ctx<'a> {
 /// The state of one register, per profile. Stored as JSON next to indexed columns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "profile", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum RegisterState {
     Ru(ru::RuState),
+    Kz(kz::KzRegister),
 }
 
 /// A command for one register, per profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "profile", content = "command", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum Command {
     Ru(ru::Command),
+    Kz(kz::KzCommand),
 }
 
 impl RegisterState {
-    /// The state of a register that has issued nothing yet.
-    pub fn initial(profile: crate::provisioning::RegisterProfile, identity: &Identity) -> Result<Self, FiscalError> {
+    /// The state of a register that has issued nothing yet, created on its first use at `now_ms`
+    /// (a KZ KKM may need a vendor id generated then, see [`kz::KzRegister::initial`]).
+    pub fn initial(profile: crate::provisioning::RegisterProfile, identity: &Identity, now_ms: i64) -> Result<Self, FiscalError> {
         match profile {
             crate::provisioning::RegisterProfile::Ru => Ok(Self::Ru(ru::RuState::new(&identity.fn_number))),
-            crate::provisioning::RegisterProfile::Kz => {
-                Err(FiscalError::Unsupported { reason: "the KZ profile is not part of this build".into() })
+            crate::provisioning::RegisterProfile::Kz => Ok(Self::Kz(kz::KzRegister::initial(identity, now_ms))),
+        }
+    }
+
+    /// CORE-96: the KZ KKM's undelivered records are all at the OFD, so it leaves autonomous mode;
+    /// `None` when nothing changes (RU, or a KKM that is online).
+    pub fn queue_drained(&self) -> Option<Self> {
+        match self {
+            Self::Kz(r) if r.kkm.is_offline => {
+                Some(Self::Kz(kz::KzRegister { kkm: r.kkm.queue_drained(), documents: r.documents }))
             }
+            _ => None,
         }
     }
 
     pub fn profile(&self) -> crate::provisioning::RegisterProfile {
         match self {
             Self::Ru(_) => crate::provisioning::RegisterProfile::Ru,
+            Self::Kz(_) => crate::provisioning::RegisterProfile::Kz,
         }
     }
 
@@ -133,14 +154,17 @@ impl RegisterState {
     pub fn replay(&self) -> Replay {
         match self {
             Self::Ru(s) => Replay::Ru(ru::RuState::new(&s.fn_number)),
+            Self::Kz(_) => Replay::Kz(kz::KzReplay::default()),
         }
     }
 }
 
 /// A register rebuilt from its journal, document by document (constant memory for any length).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "one per register or command at a time; boxing buys nothing")]
 pub enum Replay {
     Ru(ru::RuState),
+    Kz(kz::KzReplay),
 }
 
 impl Replay {
@@ -148,6 +172,7 @@ impl Replay {
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
         match self {
             Self::Ru(s) => s.replay_bytes(bytes),
+            Self::Kz(r) => r.push(bytes),
         }
     }
 
@@ -155,6 +180,8 @@ impl Replay {
     pub fn compare(&self, stored: &RegisterState) -> Result<(), String> {
         match (self, stored) {
             (Self::Ru(r), RegisterState::Ru(s)) => r.compare(s),
+            (Self::Kz(r), RegisterState::Kz(s)) => r.compare(s),
+            _ => Err("the journal belongs to another profile than the state".into()),
         }
     }
 }
@@ -182,6 +209,9 @@ pub struct Issued {
     pub qr: Option<String>,
     /// Goes to the OFD (RU: fiscal documents; KZ: every document, CORE-80).
     pub ofd: bool,
+    /// Already accepted by the OFD when issued (KZ online documents, CORE-94): stored as delivered
+    /// (CORE-80 delivered flag) at its time.
+    pub delivered: bool,
 }
 
 /// What one command did.
@@ -190,6 +220,10 @@ pub struct Applied {
     pub state: RegisterState,
     /// In order; more than one when a rule adds documents (the automatic shift opening).
     pub documents: Vec<Issued>,
+    /// The command was refused after documents that stay (KZ: an automatic Z or withdrawal before
+    /// a refused request, CORE-64/§8.4) or with a state change that stays (CORE-94 Blocked): the
+    /// store commits `state` and `documents`, then reports this refusal.
+    pub refusal: Option<FiscalError>,
 }
 
 /// Applies `command` to `state`: pure, nothing changes on `Err`.
@@ -197,8 +231,10 @@ pub fn apply(state: &RegisterState, command: &Command, ctx: &Ctx<'_>) -> Result<
     match (state, command) {
         (RegisterState::Ru(s), Command::Ru(c)) => {
             let (next, documents) = ru::apply(s, c, ctx)?;
-            Ok(Applied { state: RegisterState::Ru(next), documents })
+            Ok(Applied { state: RegisterState::Ru(next), documents, refusal: None })
         }
+        (RegisterState::Kz(s), Command::Kz(c)) => kz::apply(s, c, ctx),
+        _ => Err(FiscalError::Unsupported { reason: "the command is for a register of another profile".into() }),
     }
 }
 
@@ -267,6 +303,14 @@ pub enum FiscalError {
     /// The command or profile is not supported by this register (ATOL agent 4).
     #[error("unsupported: {reason}")]
     Unsupported { reason: String },
+    /// A refusal of the KZ profile, with its cash-core code and text (§11).
+    #[error("{0}")]
+    Kz(#[serde(with = "kz::error_serde")] crate::kz::KzError),
+    /// KZ: the register's state changed between the engine's OFD submit and the transaction (or an
+    /// OFD outcome is missing); the engine prepares again. Never reaches a face unless retries run
+    /// out.
+    #[error("the register changed while the document was at the OFD")]
+    Stale,
 }
 
 impl FiscalError {
@@ -288,7 +332,22 @@ impl FiscalError {
             Self::NotEnoughCash { .. } => -3810,
             Self::ClockBehind { .. } => -3830,
             Self::Invalid { .. } => 1,
-            Self::Inactive | Self::Unsupported { .. } => 4,
+            Self::Inactive | Self::Unsupported { .. } | Self::Kz(_) => 4,
+            Self::Stale => 1,
+        }
+    }
+
+    /// The cash-core `response_code` (§11) for the cash-core face: the KZ refusal's own code, or
+    /// the nearest row for an engine-level refusal.
+    pub fn cash_core_code(&self) -> u32 {
+        match self {
+            Self::Kz(e) => e.code(),
+            Self::Underpaid { .. } => 57,
+            Self::WrongSum { .. } => 52,
+            Self::NotEnoughCash { .. } => 58,
+            Self::ClockBehind { .. } => 36,
+            Self::Invalid { .. } => 2,
+            _ => 29,
         }
     }
 }

@@ -774,6 +774,7 @@ fn issue(
         fiscal_sign: sign,
         qr,
         ofd: fiscal,
+        delivered: false,
     });
     Ok(())
 }

@@ -16,6 +16,7 @@ fn identity() -> Identity {
         inn: "331122667723".into(),
         payment_address: "magazin.ru".into(),
         sno: vec!["osn".into()],
+        ofd_id: String::new(),
     }
 }
 
@@ -67,7 +68,7 @@ impl Reg {
     fn new() -> Self {
         let id = identity();
         Self {
-            state: RegisterState::initial(crate::provisioning::RegisterProfile::Ru, &id).unwrap(),
+            state: RegisterState::initial(crate::provisioning::RegisterProfile::Ru, &id, T0).unwrap(),
             id,
             policy: Policy::default(),
             now: T0,
@@ -90,6 +91,7 @@ impl Reg {
     fn ru(&self) -> &ru::RuState {
         match &self.state {
             RegisterState::Ru(s) => s,
+            RegisterState::Kz(_) => panic!("an RU register"),
         }
     }
 }

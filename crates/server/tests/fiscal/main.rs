@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod kz;
 
 use common::{ADMIN_TOKEN, spawn_app_pg, spawn_app_with, skip_pg, test_config};
 use kassa_core::fiscal::EngineError;

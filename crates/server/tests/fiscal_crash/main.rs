@@ -68,8 +68,10 @@ impl Drop for Server {
 }
 
 fn tenant() -> Value {
-    let registers: Vec<Value> =
+    let mut registers: Vec<Value> =
         (0..REGISTERS).map(|i| json!({"id": format!("C{i}"), "profile": "ru", "group": "G"})).collect();
+    // A KZ KKM too: its documents pass the synchronous OFD submit before they are committed.
+    registers.push(json!({"id": KZ, "profile": "kz", "group": "G", "ofd_id": "6923"}));
     json!({
         "id": "crash",
         "group": [{"code": "G", "inn": "7701234567", "payment_address": "shop.ru", "sno": ["osn"]}],
@@ -102,6 +104,24 @@ fn command(rng: &mut Rng) -> Value {
     }
 }
 
+/// The KZ KKM of the load.
+const KZ: &str = "ISCR1018036404743";
+
+/// A KZ command of the load: cash sells, deposits and X reports (cash-core §7.11–§7.13).
+fn kz_command(rng: &mut Rng) -> Value {
+    let kopecks = 1 + (rng.next() % 100_000) as i64;
+    let sum: Value = format!("{}.{:02}", kopecks / 100, kopecks % 100).parse().unwrap();
+    let request = match rng.next() % 5 {
+        0 => json!({"command": "money_placement", "operation": 0, "sum": sum}),
+        1 => json!({"command": "report", "report_type": 1}),
+        _ => json!({"command": "trade", "operation": 2,
+            "items": [{"type": 1, "commodity": {"name": "Товар", "section_code": "1", "quantity": 1, "price": sum, "sum": sum,
+                "measure_unit_code": "796", "taxes": []}}],
+            "payments": [{"type": 0, "sum": sum}]}),
+    };
+    json!({"request": request})
+}
+
 fn receipt(operation: &str, sum: &str, payment_type: u8) -> Value {
     let amount: Value = serde_json::from_str(sum).unwrap();
     json!({"type": "receipt", "operation": operation, "total": amount, "sno": "osn",
@@ -118,8 +138,9 @@ async fn load_until_killed(client: Kassa, seed: u64) -> Acked {
     loop {
         let batch: Vec<_> = (0..IN_FLIGHT)
             .map(|_| {
-                let register = format!("C{}", rng.next() as usize % REGISTERS);
-                let body = command(&mut rng);
+                let n = rng.next() as usize % (REGISTERS + 1);
+                let (register, body) =
+                    if n == REGISTERS { (KZ.to_owned(), kz_command(&mut rng)) } else { (format!("C{n}"), command(&mut rng)) };
                 let c = client.clone();
                 tokio::spawn(async move { (register.clone(), c.register_document(&register, &body).await) })
             })
@@ -176,12 +197,12 @@ async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
         acked.extend(load.await.unwrap());
     }
     assert!(!acked.is_empty(), "no document got through (seed {seed})");
+    assert!(acked.keys().any(|(r, _)| r == KZ), "no KZ document got through (seed {seed})");
 
     let mut server = Server::start(&store);
     server.wait_healthy().await;
     let mut entries = 0;
-    for i in 0..REGISTERS {
-        let reg = format!("C{i}");
+    for reg in (0..REGISTERS).map(|i| format!("C{i}")).chain([KZ.to_owned()]) {
         let journal = all_journal(&server.client, &reg).await;
         entries += journal.len();
         let by_seq: BTreeMap<u64, &Value> = journal.iter().map(|e| (e["seq"].as_u64().unwrap(), e)).collect();
@@ -196,7 +217,8 @@ async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
         // The register's state row agrees with its journal's tip.
         let st = server.client.register(&reg).await.unwrap().body;
         assert_eq!(st["last_seq"].as_u64(), Some(journal.len() as u64), "{reg} (seed {seed})");
-        assert_eq!(st["state"]["last_fiscal_number"].as_u64(), Some(fiscal.len() as u64));
+        let counter = if reg == KZ { &st["state"]["documents"] } else { &st["state"]["last_fiscal_number"] };
+        assert_eq!(counter.as_u64(), Some(fiscal.len() as u64), "{reg} (seed {seed})");
     }
     // Chains, signs, gapless numbering, counters = sum of the journal.
     let v = server.client.verify_journal().await.unwrap().body;
