@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every `kassa bench` scenario once on this machine, each beside the ceiling it measures in
+# the same run, and prints their reports (BENCHMARKS.md records the figures). Loopback only;
+# bounded: about 10 minutes. Usage: scripts/bench-all.sh [SECONDS]   (default 10 s per phase)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+cargo build --release --quiet
+bin=./target/release/kassa
+data=$(mktemp -d)
+port=18080
+url=http://127.0.0.1:$port
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
+
+echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+"$bin" serve --demo --data-dir "$data" --listen 127.0.0.1:$port --log-level warn >/dev/null &
+server=$!
+for _ in $(seq 1 100); do "$bin" healthcheck --url "$url" && break; sleep 0.1; done
+
+run() { echo; echo "== kassa bench $*"; "$bin" bench "$@" -d "$secs"; }
+run healthz --url "$url" -c 64
+run atol-sell --url "$url" -c 64
+run loyalty-calculate --url "$url" -c 64
+run loyalty-confirm --url "$url" -c 64
+run events --url "$url" -c 8
+kill "$server"; wait "$server" 2>/dev/null || true
+
+# In-process scenarios (their own temporary stores).
+run fiscal --registers 1 -c 64
+run fiscal --registers 16 -c 64
+run fiscal --registers 16 -c 64 --profile kz
+run atol-e2e --registers 16 -c 256
