@@ -108,8 +108,8 @@ fn groups(events: &[Value]) -> BTreeMap<String, Group> {
             "REG_CARD_REGISTRATION" => g.card = get("barcode").as_str().map(str::to_owned),
             "REG_CARD_CANCEL" => g.card_cancelled = true,
             "REG_POSITION_REGISTRATION" if get("id").as_str() == Some("120474") => g.has_discounted_goods = true,
-            "REG_PAYMENT_REGISTRATION" if get("mode").as_str() == Some("nonFiscal") => g.bonus = g.bonus + money(&get("payment")),
-            "REG_PAYMENT_CANCEL" if get("mode").as_str() == Some("nonFiscal") => g.bonus = g.bonus - money(&get("payment")),
+            "REG_PAYMENT_REGISTRATION" if get("mode").as_str() == Some("nonFiscal") => g.bonus += money(&get("payment")),
+            "REG_PAYMENT_CANCEL" if get("mode").as_str() == Some("nonFiscal") => g.bonus -= money(&get("payment")),
             "REG_DOCUMENT_CLOSE" => {
                 g.closed = true;
                 g.sum = money(&get("sum"));
@@ -205,9 +205,9 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
         let kind = e["kind"].as_str().unwrap().to_owned();
         let slot = per_doc.entry((uid[..8].to_owned(), kind.clone())).or_insert((0, Money::ZERO));
         slot.0 += 1;
-        slot.1 = slot.1 + money(&e["amount"]);
+        slot.1 += money(&e["amount"]);
         if matches!(kind.as_str(), "accrual_reversal" | "bonus_return") {
-            refund_effect = refund_effect + money(&e["balance_delta"]);
+            refund_effect += money(&e["balance_delta"]);
         }
     }
     let pct = Percent::from_basis_points(500);
@@ -224,8 +224,8 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
         let captured = per_doc.get(&(key.clone(), "capture".into())).map_or(Money::ZERO, |c| c.1)
             + per_doc.get(&(key.clone(), "debit".into())).map_or(Money::ZERO, |c| c.1);
         assert_eq!(captured, grp.bonus, "bonus of {key}");
-        accrued = accrued + accrual;
-        spent = spent + grp.bonus;
+        accrued += accrual;
+        spent += grp.bonus;
     }
     assert!(accrued > Money::ZERO);
     let balance = server.balance().await;
