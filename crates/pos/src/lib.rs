@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 /// Command-line options of `kassa pos`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct PosArgs {
-    /// Base URL of the Kassa server; events go to {url}/frontol/events.
+    /// The server URL configured in the POS; events go to {url}/events (EVT-2). A URL without a
+    /// path means the default prefix: http://host:8080 → http://host:8080/frontol/events.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// The outbox queue file (created if missing; survives restarts).
@@ -89,18 +90,36 @@ pub enum OnOff {
     Off,
 }
 
-/// Sends over HTTP with the Kassa client.
+/// Sends over HTTP with the Kassa client whose base is the POS's server URL: `POST {base}/events`.
 pub struct Http(pub Kassa);
 
 impl Transport for Http {
     async fn send(&self, envelope: &Envelope, events: &[Value]) -> Outcome {
-        match self.0.post_events_status(&queue::body(envelope, events)).await {
-            Ok(status) => Outcome::of_status(Some(status.as_u16())),
+        let sent = self.0.request(reqwest::Method::POST, "/events").json(&queue::body(envelope, events)).send().await;
+        match sent {
+            Ok(resp) => {
+                let status = resp.status();
+                // Read the body so the connection can be reused; a POS treats any 200 as
+                // acceptance whatever the body says (EVT-6).
+                let _ = resp.bytes().await;
+                Outcome::of_status(Some(status.as_u16()))
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "events not delivered");
                 Outcome::of_status(None)
             }
         }
+    }
+}
+
+/// Splits `--url` into the origin (`http://host:port`) and the path prefix the POS posts events
+/// under: the URL's path, or `/frontol` when it has none.
+pub fn event_base(url: &str) -> (String, String) {
+    let url = url.trim_end_matches('/');
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => (url[..after_scheme + i].to_owned(), url[after_scheme + i..].to_owned()),
+        None => (url.to_owned(), "/frontol".to_owned()),
     }
 }
 
@@ -115,7 +134,8 @@ pub async fn run(args: PosArgs) -> anyhow::Result<queue::Stats> {
         None => now_ms(),
     };
     let outbox = Outbox::open(&args.outbox).with_context(|| format!("cannot open the outbox {}", args.outbox.display()))?;
-    let client = Kassa::new(args.url.trim_end_matches('/').trim_end_matches("/frontol")).with_timeout(Duration::from_millis(args.timeout_ms));
+    let (origin, prefix) = event_base(&args.url);
+    let client = Kassa::new(format!("{origin}{prefix}")).with_timeout(Duration::from_millis(args.timeout_ms));
     let settings = Settings {
         queue_enabled: !args.no_queue,
         max_depth_ms: args.max_depth_secs.saturating_mul(1000),
@@ -125,8 +145,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<queue::Stats> {
     let envelope = Envelope { organization: args.organization.clone(), business_unit: args.business_unit.clone(), work_place: args.work_place.clone() };
     let loyalty_on = args.loyalty.map_or(args.loyalty_key.is_some(), |o| o == OnOff::On);
     let loyalty = if loyalty_on {
-        let base = args.url.trim_end_matches('/').trim_end_matches("/frontol");
-        let url = args.loyalty_url.clone().unwrap_or_else(|| format!("{base}/frontol"));
+        let url = args.loyalty_url.clone().unwrap_or_else(|| format!("{origin}/frontol"));
         let outbox = Outbox::open(&args.outbox).with_context(|| format!("cannot open the outbox {}", args.outbox.display()))?;
         let (start, max) = (settings.backoff_start, settings.backoff_max);
         Some(loyalty::HttpLoyalty::new(&url, args.loyalty_key.clone(), envelope.clone(), outbox, start, max, Duration::from_millis(args.timeout_ms)))
@@ -194,4 +213,17 @@ pub async fn run(args: PosArgs) -> anyhow::Result<queue::Stats> {
         })
     );
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    /// EVT-2: `/events` is appended to the configured server URL; a bare host means `/frontol`.
+    #[test]
+    fn evt_2_event_url_follows_the_configured_server_url() {
+        let b = |u: &str| super::event_base(u);
+        assert_eq!(b("http://h:8080"), ("http://h:8080".into(), "/frontol".into()));
+        assert_eq!(b("http://h:8080/"), ("http://h:8080".into(), "/frontol".into()));
+        assert_eq!(b("http://h:8080/frontol"), ("http://h:8080".into(), "/frontol".into()));
+        assert_eq!(b("http://h/shop/pos/"), ("http://h".into(), "/shop/pos".into()));
+    }
 }

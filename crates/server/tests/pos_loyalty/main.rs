@@ -2,6 +2,7 @@
 //! the real `kassa serve --demo`: prechecks, bonus payments, confirms and refunds reach the
 //! loyalty face; the server is SIGKILLed mid-run and restarted, and the confirms the simulator
 //! queued meanwhile (LOY-34, LOY-54, §9.7) are delivered exactly once (LOY-80, LOY-74).
+//! Also: the event collector's configurable path prefix (EVT-2), used by `kassa pos`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -244,4 +245,39 @@ async fn kassa_pos_loyalty_sales_settle_once_across_a_server_kill_on_postgres() 
     let Some(pg) = FreshPg::create().await else { return skip_pg("kassa_pos_loyalty_sales_settle_once_across_a_server_kill_on_postgres") };
     let dir = tempfile::tempdir().unwrap();
     pos_with_loyalty_survives_a_server_kill(vec!["--database-url".into(), pg.url.clone()], dir.path()).await;
+}
+
+/// EVT-2: with `[events] prefix = "/pos"` the collector also answers at `/pos/events` (and still
+/// at `/frontol/events`); `kassa pos --url http://host/pos` posts its events there.
+#[tokio::test]
+async fn evt_2_the_collector_answers_at_the_configured_prefix() {
+    let mut config = common::test_config();
+    config.events.prefix = Some("/pos".into());
+    let app = common::spawn_app_with(config).await;
+    let batch = |wp: &str| {
+        serde_json::json!({"organization": "ООО Ромашка", "businessUnit": "b", "workPlace": wp, "events": [
+            {"event": "ACT_ACTIVITY", "groupId": "1", "dateTime": "2026-01-01T10:00:00.000+03:00", "cashierName": "К", "index": 0, "input": ""}]})
+    };
+    for (path, wp) in [("/pos/events", "prefixed"), ("/frontol/events", "default")] {
+        let r = app.client.send(app.client.request(Method::POST, path).json(&batch(wp))).await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert_eq!(r.body["status"], "OK", "{path}: {}", r.body);
+        assert_eq!(app.client.all_events(&[("workPlace", wp)]).await.unwrap().len(), 1, "{path}");
+    }
+    let r = app.client.send(app.client.request(Method::POST, "/other/events").json(&batch("x"))).await.unwrap();
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The simulator pointed at the prefix: its events arrive through /pos/events.
+    let dir = tempfile::tempdir().unwrap();
+    let mut pos = Command::new(BIN);
+    pos.args(["pos", "--url", &format!("http://{}/pos", app.addr), "--work-place", "POS prefixed", "--sales", "3", "--interval-ms", "0", "--drain-secs", "5"])
+        .arg("--outbox")
+        .arg(dir.path().join("outbox.db"))
+        .stderr(Stdio::null());
+    // The server runs on this test's runtime: wait for the simulator off it.
+    let out = tokio::task::spawn_blocking(move || pos.output()).await.unwrap().unwrap();
+    assert!(out.status.success());
+    let summary: Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    assert_eq!(summary["sent_direct"], summary["generated"], "{summary}");
+    let stored = app.client.all_events(&[("workPlace", "POS prefixed")]).await.unwrap();
+    assert_eq!(stored.len() as u64, summary["generated"].as_u64().unwrap());
 }
