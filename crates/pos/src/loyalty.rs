@@ -288,3 +288,78 @@ impl<L: Loyalty> Loyalty for Option<L> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kassa_money::Quantity;
+    use std::path::Path;
+
+    fn doc() -> Doc {
+        let line = |index, sum, discount, bonus| Line {
+            index,
+            id: "120474".into(),
+            text: "Хлеб".into(),
+            price: Money::from_minor(sum),
+            minimum_price: Money::ZERO,
+            quantity: Quantity::from_thousandths(1_000),
+            sum: Money::from_minor(sum),
+            discount: Money::from_minor(discount),
+            bonus: Money::from_minor(bonus),
+        };
+        Doc {
+            uid: "0000abcd-0001-4000-8000-000000000001".into(),
+            number: 1,
+            shift: 1,
+            kind: "refundReceipt",
+            client: Client::Phone("+79211022546".into()),
+            lines: vec![line(1, 10_000, 1_000, 500), line(2, 5_000, 0, 0)],
+            reference_uid: Some("0000abce-0001-4000-8000-000000000002".into()),
+            payments: Vec::new(),
+            now_ms: 1_700_000_000_000,
+            offset_min: 180,
+        }
+    }
+
+    /// §3.1, §3.3, §8.1: the common fields, the client by phone (LOY-20, LOY-67), the refund's
+    /// `referenceUid` (LOY-35), and `totalAmount` before loyalty discounts at precheck but final
+    /// (after discount and bonus) otherwise.
+    #[test]
+    fn loy_20_loy_35_request_bodies_carry_what_each_action_needs() {
+        let envelope = Envelope { organization: "ООО Ромашка".into(), business_unit: "b".into(), work_place: "POS 1".into() };
+        let l = HttpLoyalty::new("http://127.0.0.1:1/frontol", None, envelope, Outbox::open(Path::new(":memory:")).unwrap(), Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(1));
+        let d = doc();
+        let calc = l.body("calculate", &d);
+        assert_eq!(calc["client"], json!({"mobilePhone": "+79211022546"}));
+        assert_eq!(calc["organization"], "ООО Ромашка");
+        assert_eq!(calc["workPlace"], "POS 1");
+        assert_eq!(calc["dateTime"], "2023-11-15T01:13:20.000+03:00");
+        assert_eq!(calc["positions"][0]["totalAmount"].to_string(), "100.00");
+        let confirm = l.body("confirm", &d);
+        assert_eq!(confirm["positions"][0]["totalAmount"].to_string(), "85.00");
+        assert_eq!(confirm["positions"][1]["totalAmount"].to_string(), "50.00");
+        assert_eq!(confirm["positions"][0]["quantity"].to_string(), "1.000");
+        assert_eq!(confirm["referenceUid"], "0000abce-0001-4000-8000-000000000002");
+        assert_eq!(confirm["type"], "refundReceipt");
+    }
+
+    /// LOY-9, LOY-34, LOY-54: a confirm that cannot reach the server is queued durably, later
+    /// ones go behind it (§9.7), and a drain that still cannot connect keeps them in order.
+    #[tokio::test]
+    async fn loy_54_unreachable_confirms_are_queued_in_order() {
+        let envelope = Envelope { organization: "o".into(), business_unit: "b".into(), work_place: "w".into() };
+        // Port 1 on localhost refuses connections: a connection error.
+        let mut l = HttpLoyalty::new("http://127.0.0.1:1/frontol", Some("password".into()), envelope, Outbox::open(Path::new(":memory:")).unwrap(), Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(1));
+        let mut d = doc();
+        l.confirm(&d).await.unwrap();
+        d.uid = "second".into();
+        l.confirm(&d).await.unwrap();
+        assert_eq!(l.stats.confirms_queued, 2);
+        assert!(!l.drain(Instant::now()).await.unwrap());
+        assert_eq!(l.outbox().confirms_len().unwrap(), 2);
+        assert_eq!(l.outbox().confirm_head().unwrap().unwrap().1, "0000abcd-0001-4000-8000-000000000001");
+        // Back-off: the next drain before it ends sends nothing.
+        assert!(!l.drain(Instant::now()).await.unwrap());
+        assert_eq!(l.stats.confirms_from_queue, 0);
+    }
+}
