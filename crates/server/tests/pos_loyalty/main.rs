@@ -1,7 +1,9 @@
 //! Process-level test of `kassa pos` as a Frontol loyalty client (frontol-loyalty.md §9) against
 //! the real `kassa serve --demo`: prechecks, bonus payments, confirms and refunds reach the
 //! loyalty face; the server is SIGKILLed mid-run and restarted, and the confirms the simulator
-//! queued meanwhile (LOY-34, LOY-54, §9.7) are delivered exactly once (LOY-80, LOY-74).
+//! queued meanwhile (LOY-34, LOY-54, §9.7) are delivered exactly once (LOY-80, LOY-74). The
+//! simulator reads nothing from the answers to queued confirms, and the ledger is still exact
+//! (LOY-77).
 //! Also: the event collector's configurable path prefix (EVT-2), used by `kassa pos`.
 
 #[path = "../common/mod.rs"]
@@ -172,6 +174,14 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
         flagged.as_array().unwrap().iter().filter(|r| r["action"] == "confirm").map(|r| &r["uid"].as_str().unwrap()[..8]).collect();
     assert_eq!(refused, unknown, "refused confirms are the unknown cards'");
     assert_eq!(l("confirms_refused"), unknown.len() as u64, "each refused confirm sent once");
+    // LOY-21: the POS sends loyalty requests only for documents with a card (or phone).
+    let audit = server.admin("/audit?limit=1000").await;
+    let audit = audit.as_array().unwrap();
+    assert!(audit.len() > 20 && audit.len() < 1000, "{} audit records", audit.len());
+    for r in audit {
+        let uid = r["uid"].as_str().unwrap_or_default();
+        assert!(groups.get(uid.get(..8).unwrap_or_default()).is_some_and(|g| g.card.is_some()), "a request without a card: {r}");
+    }
     let docs = server.admin("/documents?limit=1000").await;
     let docs = docs.as_array().unwrap();
     let by_group: BTreeMap<&str, &Value> = docs.iter().map(|d| (&d["uid"].as_str().unwrap()[..8], d)).collect();
