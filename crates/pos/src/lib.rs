@@ -73,7 +73,8 @@ pub struct PosArgs {
     /// After the last scenario, keep draining the queues for up to this many seconds.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
-    /// The loyalty server URL configured in the POS (frontol-loyalty.md LOY-2); default: {url}/frontol.
+    /// The loyalty server URL configured in the POS (frontol-loyalty.md LOY-2); default: the
+    /// scheme, host and port of --url followed by /frontol.
     #[arg(long)]
     pub loyalty_url: Option<String>,
     /// The Frontol API access key (LOY-12); the demo tenant's is `password`.
