@@ -8,8 +8,8 @@
 //! §9): prechecks, bonus payments and confirms go to the loyalty face, and the events carry what
 //! it answered; confirms that cannot be delivered wait in the outbox file (§9.7).
 //!
-//! May depend on `kassa-client` (HTTP), `kassa-domain` (timestamps), `kassa-money`, rusqlite
-//! and tokio; never on the server's internals.
+//! May depend on `kassa-client` and reqwest (HTTP), `kassa-domain` (timestamps, the loyalty token),
+//! `kassa-money`, rusqlite and tokio; never on the server's internals.
 
 pub mod loyalty;
 pub mod outbox;
