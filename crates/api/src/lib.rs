@@ -28,6 +28,8 @@ pub struct ApiState {
     pub admin_token: Arc<str>,
     /// Live feed of stored Frontol events (`/api/events/stream`).
     pub events: events::Live,
+    /// Extra path prefix of the event collector (`[events] prefix`, EVT-2).
+    pub events_prefix: Option<Arc<str>>,
 }
 
 /// The main listener's router: health, admin API, faces; with request metrics when given.
@@ -36,7 +38,7 @@ pub fn router(state: ApiState, metrics: Option<metrics::HttpMetrics>) -> axum::R
         .merge(health::router())
         .merge(atol::router())
         .merge(loyalty::router())
-        .merge(events::router())
+        .merge(events::router_at(state.events_prefix.as_deref()))
         .nest("/api", admin::router())
         .fallback(admin::not_found)
         .with_state(state);

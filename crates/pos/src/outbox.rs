@@ -2,6 +2,9 @@
 //! sequence number, each entry with its occurrence instant and the envelope current when it
 //! occurred (EVT-46 step 1). Depth eviction happens only when an event is added (step 3).
 //!
+//! The same file holds the loyalty confirm queue (frontol-loyalty.md §9.7, LOY-54, LOY-74,
+//! LOY-75): `confirm` request bodies that met a connection error, resent in order later.
+//!
 //! Calls are short local transactions on one connection; the simulator calls them inline.
 
 use rusqlite::{Connection, params};
@@ -48,6 +51,11 @@ impl Outbox {
                  business_unit  TEXT NOT NULL,
                  work_place     TEXT NOT NULL,
                  event          TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS loyalty_confirms (
+                 seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+                 uid   TEXT NOT NULL,
+                 body  TEXT NOT NULL
              );",
         )
         .map_err(err)?;
@@ -120,6 +128,31 @@ impl Outbox {
 
     pub fn is_empty(&self) -> anyhow::Result<bool> {
         Ok(self.len()? == 0)
+    }
+
+    /// Queues a loyalty `confirm` body (LOY-54); committed before this returns.
+    pub fn push_confirm(&mut self, uid: &str, body: &str) -> anyhow::Result<()> {
+        self.conn.execute("INSERT INTO loyalty_confirms (uid, body) VALUES (?1, ?2)", params![uid, body]).map_err(err)?;
+        Ok(())
+    }
+
+    /// The oldest queued confirm: (seq, uid, body).
+    pub fn confirm_head(&self) -> anyhow::Result<Option<(i64, String, String)>> {
+        let mut st = self.conn.prepare_cached("SELECT seq, uid, body FROM loyalty_confirms ORDER BY seq LIMIT 1").map_err(err)?;
+        let mut rows = st.query([]).map_err(err)?;
+        match rows.next().map_err(err)? {
+            Some(r) => Ok(Some((r.get(0).map_err(err)?, r.get(1).map_err(err)?, r.get(2).map_err(err)?))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn delete_confirm(&mut self, seq: i64) -> anyhow::Result<()> {
+        self.conn.execute("DELETE FROM loyalty_confirms WHERE seq = ?1", [seq]).map_err(err)?;
+        Ok(())
+    }
+
+    pub fn confirms_len(&self) -> anyhow::Result<usize> {
+        self.conn.query_row("SELECT count(*) FROM loyalty_confirms", [], |r| r.get::<_, i64>(0)).map(|n| n as usize).map_err(err)
     }
 }
 

@@ -27,6 +27,33 @@ pub struct Config {
     /// Frontol loyalty engine settings.
     #[serde(default)]
     pub loyalty: LoyaltyConfig,
+    /// Frontol event collector settings.
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// `[events]`: the Frontol event collector.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// EVT-2: the POS posts to `{its server URL}/events`; besides `/frontol/events` the
+    /// collector also answers at `{prefix}/events`, e.g. `prefix = "/pos"` → `/pos/events`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+impl EventsConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let Some(p) = &self.prefix else { return Ok(()) };
+        let ok_chars = p.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
+        if !p.starts_with('/') || p.ends_with('/') || p.contains("//") || !ok_chars {
+            bail!("events.prefix: must be a path like /pos (starts with /, no trailing /, only A-Z a-z 0-9 / _ . -)");
+        }
+        if p == "/api" || p.starts_with("/api/") {
+            bail!("events.prefix: /api is the admin API");
+        }
+        Ok(())
+    }
 }
 
 /// `[loyalty]`: the engine's server-wide settings (the per-tenant key and rules are in `[[tenant]]`).
@@ -295,6 +322,9 @@ pub struct Overrides {
     /// Provision the demo sandbox (the vendor documents' example credentials).
     #[arg(long, env = "KASSA_DEMO")]
     pub demo: bool,
+    /// Extra path prefix of the event collector: it also answers at {prefix}/events (EVT-2).
+    #[arg(long, env = "KASSA_EVENTS_PREFIX", value_name = "PATH")]
+    pub events_prefix: Option<String>,
 }
 
 impl Config {
@@ -316,6 +346,7 @@ impl Config {
         if !(1..=24).contains(&self.fiscal.max_shift_hours) {
             bail!("fiscal.max_shift_hours: must be 1–24");
         }
+        self.events.validate()?;
         if self.loyalty.hold_horizon_hours == 0 {
             bail!("loyalty.hold_horizon_hours: must be at least 1");
         }
@@ -374,6 +405,9 @@ impl Config {
             s.admin_token = Some(v.clone());
         }
         s.demo |= o.demo;
+        if let Some(v) = &o.events_prefix {
+            c.events.prefix = Some(v.clone()).filter(|p| !p.is_empty());
+        }
         c.validate()?;
         Ok(c)
     }
@@ -396,6 +430,18 @@ mod tests {
         for key in server.as_table().unwrap().keys().map(String::as_str).chain(["metrics_listen", "database_url", "admin_token"]) {
             assert!(EXAMPLE.contains(&format!("{key} =")), "example lacks server.{key}");
         }
+    }
+
+    /// EVT-2: the collector's extra path prefix, from the file or the flag/environment.
+    #[test]
+    fn evt_2_events_prefix_is_checked_and_overridable() {
+        assert_eq!(Config::parse("[events]\nprefix = \"/pos\"\n").unwrap().events.prefix.as_deref(), Some("/pos"));
+        for bad in ["pos", "/pos/", "/a//b", "/p?x", "/api", "/api/x", "/{x}"] {
+            let e = Config::parse(&format!("[events]\nprefix = \"{bad}\"\n")).unwrap_err();
+            assert!(format!("{e:#}").contains("events.prefix"), "{bad}: {e:#}");
+        }
+        let o = Overrides { events_prefix: Some("/shop/pos".into()), ..Default::default() };
+        assert_eq!(Config::resolve(&o).unwrap().events.prefix.as_deref(), Some("/shop/pos"));
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Application {
         Ok(Self {
             listener,
             metrics_listener,
-            state: ApiState { core, admin_token, events: Default::default() },
+            state: ApiState { core, admin_token, events: Default::default(), events_prefix: config.events.prefix.as_deref().map(Into::into) },
             metrics,
             shutdown: CancellationToken::new(),
             demo: s.demo,

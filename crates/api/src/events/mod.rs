@@ -58,7 +58,19 @@ impl Live {
 
 /// The protocol routes, merged into the main router at their full paths.
 pub fn router() -> Router<ApiState> {
-    Router::new().route("/frontol/events", post(collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+    router_at(None)
+}
+
+/// The collector at `/frontol/events` and, when configured, also at `{prefix}/events` (EVT-2:
+/// the POS appends `/events` to its server URL; the prefix is configurable). The prefix is
+/// checked by the configuration (`[events] prefix`).
+pub fn router_at(prefix: Option<&str>) -> Router<ApiState> {
+    let route = || post(collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let r = Router::new().route("/frontol/events", route());
+    match prefix.map(|p| format!("{}/events", p.trim_end_matches('/'))) {
+        Some(path) if path != "/frontol/events" => r.route(&path, route()),
+        _ => r,
+    }
 }
 
 /// Admin routes, merged under `/api` (documented in `openapi/events.json`).
