@@ -8,8 +8,8 @@
 //! endian) ‖ canonical bytes), lower-case hex. The first entry of a register chains to
 //! [`GENESIS_HASH`]. Changing any stored byte of an entry breaks its hash and every later link.
 
-use hmac::{KeyInit, Mac};
-use sha2_011::{Digest, Sha256};
+use hmac::{Mac, digest::KeyInit};
+use sha2::{Digest, Sha256};
 
 /// The `previous hash` of a register's first journal entry: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -28,31 +28,15 @@ pub fn journal_hash(prev_hex: &str, fiscal_sign: u32, bytes: &[u8]) -> String {
     h.update(decode_hex32(prev_hex));
     h.update(fiscal_sign.to_be_bytes());
     h.update(bytes);
-    to_hex(&h.finalize())
-}
-
-/// Lower-case hex of `bytes`.
-pub fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(h.finalize())
 }
 
 /// 32 bytes from 64 hex digits; anything else (a corrupted stored hash) gives bytes that cannot
 /// chain correctly, which verification then reports.
-fn decode_hex32(hex: &str) -> [u8; 32] {
+fn decode_hex32(hex_digits: &str) -> [u8; 32] {
     let mut out = [0xffu8; 32];
-    let digits = hex.as_bytes();
-    if digits.len() == 64 {
-        for (i, pair) in digits.chunks(2).enumerate() {
-            let v = |c: u8| (c as char).to_digit(16);
-            match (v(pair[0]), v(pair[1])) {
-                (Some(hi), Some(lo)) => out[i] = (hi * 16 + lo) as u8,
-                _ => return [0xffu8; 32],
-            }
-        }
+    if hex::decode_to_slice(hex_digits, &mut out).is_err() {
+        out = [0xffu8; 32];
     }
     out
 }
