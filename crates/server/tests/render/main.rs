@@ -162,3 +162,116 @@ async fn image_and_text_on_postgres() {
     };
     image_and_text_of_a_registered_receipt(app).await;
 }
+
+/// The demo-like KZ KKM (cash-core.md §7.4: vendor id ISCR1018036404743, OFD id 6923).
+const KKM: &str = "ISCR1018036404743";
+
+fn kz_tenant() -> Value {
+    json!({
+        "id": "kz",
+        "group": [{"code": "KZG", "inn": "990140000123", "payment_address": "Алматы, ул. Абая 1", "sno": ["osn"]}],
+        "register": [{"id": KKM, "profile": "kz", "group": "KZG", "ofd_id": "6923", "reg_number": "010100134464"}]
+    })
+}
+
+async fn kz_command(app: &TestApp, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/registers/{KKM}/documents")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["documents"].as_array().unwrap().last().cloned().unwrap()
+}
+
+async fn text_lines(app: &TestApp, seq: u64, query: &str) -> Vec<String> {
+    let r = get(app, &format!("/api/registers/{KKM}/documents/{seq}/text{query}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned()).collect()
+}
+
+/// CORE-81: a KZ ticket, money placement and X report registered through the admin route print
+/// through the engine's journal: the PNG has the requested width (CORE-38) and the ticket's QR
+/// code decodes to its `qr_code` (CORE-100); the text has the fiscal id, ₸ amounts and the
+/// KKM's registration data from its stored state.
+async fn kz_documents_render(app: TestApp) {
+    assert_eq!(app.client.put_tenant("kz", &kz_tenant()).await.unwrap().status, StatusCode::OK);
+    let ticket = kz_command(
+        &app,
+        json!({"request": {"command": "trade", "operation": 2,
+            "items": [{"type": 1, "commodity": {"name": "Хлеб", "section_code": "1", "quantity": 1,
+                "price": 250, "sum": 250, "measure_unit_code": "796", "taxes": []}}],
+            "payments": [{"type": 0, "sum": 250}]},
+         "caller": {"code": 2, "name": "Кассир Айгерим"}}),
+    )
+    .await;
+    assert_eq!(ticket["kind"], "ticket");
+    let seq = ticket["seq"].as_u64().unwrap();
+    let qr = ticket["qr"].as_str().unwrap().to_owned();
+    let envelope: Value = serde_json::from_str(ticket["doc"].as_str().unwrap()).unwrap();
+    let fiscal_id = envelope["document"]["fiscal_id"].as_str().unwrap().to_owned();
+    assert_eq!(envelope["document"]["qr_code"].as_str(), Some(qr.as_str()));
+    assert!(!fiscal_id.is_empty() && qr.contains(&fiscal_id), "online ticket: {envelope}");
+
+    let r = get(&app, &format!("/api/registers/{KKM}/documents/{seq}/image?width=576")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().await.unwrap().to_vec();
+    std::fs::write(std::env::temp_dir().join("kassa-kz-ticket.png"), &png).unwrap();
+    assert_eq!(decode(&png).0, 576);
+    assert_eq!(qr_codes(&png), [qr.as_str()], "CORE-100: the ticket's qr_code as a QR code");
+    // The engine gives the same bytes; a copy differs (CORE-59).
+    let options = Options::from_request(Some(576), None, None).unwrap();
+    assert_eq!(app.core.fiscal().document_image(KKM, seq, &options, true).await.unwrap(), png);
+    assert_ne!(app.core.fiscal().document_image(KKM, seq, &options, false).await.unwrap(), png);
+
+    let lines = text_lines(&app, seq, "").await;
+    let all = lines.join("\n");
+    assert!(lines.iter().all(|l| l.chars().count() <= 42), "{lines:#?}");
+    assert!(all.contains(&fiscal_id), "the fiscal id: {all}");
+    assert!(all.contains('₸') && all.contains("250"), "₸ amounts: {all}");
+    assert!(all.contains("ФИСКАЛЬНЫЙ ЧЕК") && all.contains("Хлеб") && all.contains("Кассир Айгерим"), "{all}");
+    // The request's decimal quantity is stored in thousandths and prints as one unit again.
+    assert!(lines.iter().any(|l| l.trim_start().starts_with("1 дана/шт × 250,00")), "{all}");
+    // Registration data from the stored KZ state: vendor id, OFD id, KGD id, BIN, address.
+    for part in [KKM, "6923", "010100134464", "990140000123", "Алматы, ул. Абая 1"] {
+        assert!(all.contains(part), "{part}: {all}");
+    }
+    assert!(!all.contains("КОПИЯ"));
+    assert!(text_lines(&app, seq, "?is_original=false").await.join("\n").contains("КӨШІРМЕ / КОПИЯ"));
+
+    // A money placement and an X report print too.
+    let deposit = kz_command(&app, json!({"request": {"command": "money_placement", "operation": 0, "sum": 500}})).await;
+    assert_eq!(deposit["kind"], "money_placement");
+    let dep = text_lines(&app, deposit["seq"].as_u64().unwrap(), "?width=32").await.join("\n");
+    assert!(dep.contains("500") && dep.contains('₸'), "{dep}");
+    let x = kz_command(&app, json!({"request": {"command": "report", "report_type": 1}})).await;
+    assert_eq!(x["kind"], "x_report");
+    let x_seq = x["seq"].as_u64().unwrap();
+    let x_text = text_lines(&app, x_seq, "").await.join("\n");
+    assert!(x_text.contains("750") && x_text.contains('₸'), "cash 250 + 500: {x_text}");
+    let r = get(&app, &format!("/api/registers/{KKM}/documents/{x_seq}/image?width=576")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let x_png = r.bytes().await.unwrap().to_vec();
+    std::fs::write(std::env::temp_dir().join("kassa-kz-x.png"), &x_png).unwrap();
+    assert_eq!(decode(&x_png).0, 576);
+    assert!(qr_codes(&x_png).is_empty(), "reports carry no QR code");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn kz_documents_render_on_sqlite() {
+    kz_documents_render(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn kz_documents_render_on_postgres() {
+    let Some(app) = spawn_app_pg(test_config()).await else {
+        return skip_pg("kz_documents_render_on_postgres");
+    };
+    kz_documents_render(app).await;
+}

@@ -4,19 +4,23 @@
 //!
 //! Owns the mapping only: layout, glyphs, QR codes, barcodes and PNG encoding are
 //! `kassa-render`'s. [`ru`] maps every RU document kind, [`kz`] every KZ document (from the pure
-//! `kassa_domain::kz` types, CORE-81). A journal entry names its profile by its canonical JSON;
-//! [`journal_document`] reads RU entries (KZ entries join when the KZ profile stores its documents
-//! in the journal: decode them to `kz::Document` and call [`kz::document`] with the KKM's
-//! `reg_info`, ads and VAT certificate).
+//! `kassa_domain::kz` types, CORE-81). A journal entry names its profile by its canonical JSON:
+//! [`journal_document`] reads RU entries on their own; KZ envelopes
+//! (`kassa_domain::fiscal::kz::Envelope`, `"profile": "kz"`) are printed by
+//! [`kz_journal_document`] with the KKM's `reg_info` and ad texts from the register's stored KZ
+//! state (its current registration data: the journal does not repeat them per document).
 //!
-//! May depend on the domain, the store ports (to read the journal) and kassa-render; pure apart
-//! from the journal read.
+//! May depend on the domain, the store ports (to read the journal and the register state) and
+//! kassa-render; pure apart from those reads.
 
 pub mod kz;
 pub mod ru;
 
 use super::{Engine, EngineError};
+use kassa_domain::fiscal::RegisterState;
+use kassa_domain::fiscal::kz::{Envelope, KzRegister};
 use kassa_domain::fiscal::ru::Document as RuDocument;
+use kassa_domain::kz::VatCertificate;
 use kassa_render::{Document, Options, RenderError, render_png, render_text};
 use kassa_store::fiscal::JournalEntry;
 
@@ -46,6 +50,32 @@ pub fn journal_document(entry: &JournalEntry, copy: bool) -> Result<Document, Do
     Ok(ru::document(&doc, entry.fiscal_sign, entry.qr.as_deref(), copy))
 }
 
+/// The profile an entry's canonical JSON names: KZ envelopes carry `"profile": "kz"`, RU
+/// documents no profile key.
+fn is_kz(entry: &JournalEntry) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        profile: Option<String>,
+    }
+    serde_json::from_str::<Tag>(&entry.doc).is_ok_and(|t| t.profile.as_deref() == Some("kz"))
+}
+
+/// The printable document of a KZ journal entry (CORE-81): the envelope's cash-core document with
+/// the KKM's registration data and ad texts from `register`. The engine keeps no VAT certificate
+/// or OFD name per KKM yet, so neither is printed.
+pub fn kz_journal_document(entry: &JournalEntry, register: &KzRegister, copy: bool) -> Result<Document, DocumentError> {
+    let envelope: Envelope = kassa_domain::fiscal::kz::parse(entry.doc.as_bytes())
+        .map_err(|reason| DocumentError::Unprintable { seq: entry.seq, reason })?;
+    let print = kz::KzPrint {
+        reg_info: &register.kkm.reg_info,
+        ads_info: &register.kkm.ads_info,
+        vat_certificate: &VatCertificate::default(),
+        ofd_name: "",
+        is_original: !copy,
+    };
+    Ok(kz::document(&envelope.document, &print))
+}
+
 impl Engine<'_> {
     /// The journal entry at position `seq` (1, 2, …) of a register.
     pub async fn document(&self, register_id: &str, seq: u64) -> Result<JournalEntry, DocumentError> {
@@ -57,6 +87,20 @@ impl Engine<'_> {
         page.into_iter().find(|e| e.seq == seq).ok_or_else(not_found)
     }
 
+    /// The printable document of journal entry `seq`: RU entries on their own, KZ entries with
+    /// the register's stored KZ state.
+    async fn printable(&self, register_id: &str, seq: u64, copy: bool) -> Result<Document, DocumentError> {
+        let entry = self.document(register_id, seq).await?;
+        if !is_kz(&entry) {
+            return journal_document(&entry, copy);
+        }
+        let record = self.core.store.fiscal_register(register_id).await.map_err(EngineError::from)?;
+        match record.and_then(|r| r.state) {
+            Some(RegisterState::Kz(register)) => kz_journal_document(&entry, &register, copy),
+            _ => Err(DocumentError::Unprintable { seq, reason: "a KZ document on a register without KZ state".into() }),
+        }
+    }
+
     /// The PNG image of a stored document (CORE-81): exactly `options.width_px` wide; a copy
     /// (`is_original` false, CORE-59) is marked "КОПИЯ".
     pub async fn document_image(
@@ -66,8 +110,7 @@ impl Engine<'_> {
         options: &Options,
         is_original: bool,
     ) -> Result<Vec<u8>, DocumentError> {
-        let entry = self.document(register_id, seq).await?;
-        Ok(render_png(&journal_document(&entry, !is_original)?, options)?)
+        Ok(render_png(&self.printable(register_id, seq, !is_original).await?, options)?)
     }
 
     /// The text lines of a stored document, at most `width_chars` characters each.
@@ -81,8 +124,7 @@ impl Engine<'_> {
         if !kassa_render::limits::COLUMNS.contains(&width_chars) {
             return Err(RenderError::Columns(width_chars).into());
         }
-        let entry = self.document(register_id, seq).await?;
-        Ok(render_text(&journal_document(&entry, !is_original)?, width_chars)?)
+        Ok(render_text(&self.printable(register_id, seq, !is_original).await?, width_chars)?)
     }
 }
 
@@ -117,5 +159,13 @@ mod tests {
         for doc in ["", "{}", r#"{"command":1,"body":{}}"#] {
             assert!(matches!(journal_document(&entry(doc), false), Err(DocumentError::Unprintable { seq: 7, .. })), "{doc:?}");
         }
+    }
+
+    #[test]
+    fn a_kz_tagged_entry_that_is_no_envelope_is_unprintable_not_a_panic() {
+        let e = entry(r#"{"profile":"kz","kind":"ticket"}"#);
+        assert!(is_kz(&e) && !is_kz(&entry(r#"{"command":1}"#)));
+        let register = KzRegister { kkm: kassa_domain::kz::KkmState::new(Default::default()), documents: 0 };
+        assert!(matches!(kz_journal_document(&e, &register, false), Err(DocumentError::Unprintable { seq: 7, .. })));
     }
 }
