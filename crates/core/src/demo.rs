@@ -104,7 +104,8 @@ pub fn summary(base_url: &str, admin_token: &str) -> String {
   Frontol events   organizations: ООО Ромашка, Мой магазин
   Admin API        Authorization: Bearer {admin_token}
 Try:
-  curl -s -H 'Authorization: Bearer {admin_token}' {base_url}/api/tenants/{TENANT_ID}"
+  curl -s -H 'Authorization: Bearer {admin_token}' {base_url}/api/tenants/{TENANT_ID}
+  curl -s -X POST -d '{{\"login\":\"netletest\",\"pass\":\"v2AfscRjr\"}}' {base_url}/possystem/v3/getToken"
     )
 }
 

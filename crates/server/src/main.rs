@@ -7,6 +7,11 @@ use kassa::{Application, bench, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: allocation was a quarter of the server's CPU under load
+/// (`perf` on `kassa bench loyalty-calculate`); see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "kassa", version, about = "One self-hosted server for five retail protocols: ATOL Online v3, ITKassa, KZ cash core 2.0.2, Frontol loyalty and Frontol events.")]
 struct Cli {

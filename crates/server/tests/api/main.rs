@@ -309,13 +309,21 @@ async fn demo_sandbox_is_provisioned_and_its_curl_example_works() {
     let ids: Vec<&str> = v.body["registers"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str()).collect();
     assert!(ids.contains(&"KSR13.00-1-11") && ids.contains(&"KSR13.00-1-12"));
 
-    // The summary's curl example, run as written.
+    // The summary's curl examples, run as written.
     let summary = kassa_core::demo::summary(&app.url(""), ADMIN_TOKEN);
-    let curl = summary.lines().last().unwrap().trim();
+    let curl = summary.lines().find(|l| l.contains("Authorization: Bearer")).unwrap().trim();
     let url = curl.split_whitespace().last().unwrap();
     assert!(curl.contains(&format!("Authorization: Bearer {ADMIN_TOKEN}")));
     let r = reqwest::Client::new().get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // ATOL-29: the getToken line gets a token for the demo login.
+    let get_token = summary.lines().find(|l| l.contains("getToken")).unwrap().trim();
+    let body = get_token.split('\'').nth(1).unwrap();
+    let url = get_token.split_whitespace().last().unwrap();
+    let r = reqwest::Client::new().post(url).body(body.to_owned()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert!(answer["token"].as_str().is_some_and(|t| !t.is_empty()), "{answer}");
     app.stop().await;
 }
 

@@ -185,6 +185,9 @@ async fn demo_answers_healthz_within_one_second_and_prints_its_summary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("login netletest / pass v2AfscRjr"), "{stdout}");
     assert!(stdout.contains("curl -s -H 'Authorization: Bearer"), "{stdout}");
+    // ATOL-29: the printed getToken line is the spec's request for the demo login.
+    assert!(stdout.contains(r#"-d '{"login":"netletest","pass":"v2AfscRjr"}'"#), "{stdout}");
+    assert!(stdout.contains("/possystem/v3/getToken"), "{stdout}");
 }
 
 #[tokio::test]
