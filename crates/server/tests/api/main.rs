@@ -311,13 +311,13 @@ async fn demo_sandbox_is_provisioned_and_its_curl_example_works() {
 
     // The summary's curl examples, run as written.
     let summary = kassa_core::demo::summary(&app.url(""), ADMIN_TOKEN);
-    let curl = summary.lines().find(|l| l.contains("Authorization: Bearer")).unwrap().trim();
+    let curl = summary.lines().map(str::trim).find(|l| l.starts_with("curl") && l.contains("Bearer")).unwrap();
     let url = curl.split_whitespace().last().unwrap();
     assert!(curl.contains(&format!("Authorization: Bearer {ADMIN_TOKEN}")));
     let r = reqwest::Client::new().get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // ATOL-29: the getToken line gets a token for the demo login.
-    let get_token = summary.lines().find(|l| l.contains("getToken")).unwrap().trim();
+    let get_token = summary.lines().map(str::trim).find(|l| l.starts_with("curl") && l.contains("getToken")).unwrap();
     let body = get_token.split('\'').nth(1).unwrap();
     let url = get_token.split_whitespace().last().unwrap();
     let r = reqwest::Client::new().post(url).body(body.to_owned()).send().await.unwrap();
