@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod process;
+
 use kassa::Application;
 use kassa::config::Config;
 use kassa_client::Kassa;

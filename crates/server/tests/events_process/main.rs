@@ -5,61 +5,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::{ADMIN_TOKEN, FreshPg, skip_pg};
-use kassa_client::Kassa;
+use common::process::{BIN, Server, free_port};
+use common::{FreshPg, skip_pg};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Server {
-    child: Child,
-    client: Kassa,
-}
-
-impl Server {
-    fn start(port: u16, store: &[String]) -> Self {
-        let child = Command::new(BIN)
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "error"])
-            .args(store)
-            .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start kassa");
-        Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) }
-    }
-
-    async fn wait_healthy(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if matches!(self.client.healthz().await, Ok(r) if r.status == StatusCode::OK) {
-                return;
-            }
-            assert!(self.child.try_wait().unwrap().is_none(), "kassa exited early");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("kassa did not answer /healthz within 30 s");
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 const PER_BATCH: usize = 200;
 
@@ -84,7 +37,7 @@ async fn kill_during_ingest(store: Vec<String>) {
     let mut acknowledged: Vec<String> = Vec::new();
     let mut next = 0usize;
     for round in 0..3u64 {
-        let mut server = Server::start(port, &store);
+        let mut server = Server::start_on(port, &["--demo"], &store);
         server.wait_healthy().await;
         let client = server.client.clone();
         let (first_ack, got_ack) = tokio::sync::oneshot::channel::<()>();
@@ -122,7 +75,7 @@ async fn kill_during_ingest(store: Vec<String>) {
         acknowledged.extend(done);
         next = upto;
     }
-    let mut server = Server::start(port, &store);
+    let mut server = Server::start_on(port, &["--demo"], &store);
     server.wait_healthy().await;
     let stored = server.client.all_events(&[("workPlace", "POS crash")]).await.unwrap();
     let mut per_code: HashMap<&str, usize> = HashMap::new();
@@ -159,7 +112,7 @@ async fn kassa_pos_outbox_survives_an_outage_in_order_and_evicts_past_the_depth(
     let dir = tempfile::tempdir().unwrap();
     let store = vec!["--data-dir".to_owned(), dir.path().join("server").display().to_string()];
     let port = free_port();
-    let mut server = Server::start(port, &store);
+    let mut server = Server::start_on(port, &["--demo"], &store);
     server.wait_healthy().await;
     // One scenario every 40 ms real time, two simulated hours apart; depth 24 simulated hours.
     let pos = Command::new(BIN)
@@ -183,7 +136,7 @@ async fn kassa_pos_outbox_survives_an_outage_in_order_and_evicts_past_the_depth(
     Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     server.child.wait().unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let mut server = Server::start(port, &store);
+    let mut server = Server::start_on(port, &["--demo"], &store);
     server.wait_healthy().await;
     let out = tokio::task::spawn_blocking(move || pos.wait_with_output()).await.unwrap().unwrap();
     assert!(out.status.success());

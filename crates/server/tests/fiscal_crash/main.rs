@@ -7,65 +7,17 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::{ADMIN_TOKEN, FreshPg, skip_pg};
+use common::process::{BIN, Server};
+use common::{FreshPg, skip_pg};
 use kassa_client::Kassa;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 const REGISTERS: usize = 4;
 const IN_FLIGHT: usize = 16;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Server {
-    child: Child,
-    client: Kassa,
-}
-
-impl Server {
-    fn start(store: &[String]) -> Self {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "warn"])
-            .args(store)
-            .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start kassa");
-        Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) }
-    }
-
-    async fn wait_healthy(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if matches!(self.client.healthz().await, Ok(r) if r.status == StatusCode::OK) {
-                return;
-            }
-            assert!(self.child.try_wait().unwrap().is_none(), "kassa exited early");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("kassa did not answer /healthz within 30 s");
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn tenant() -> Value {
     let mut registers: Vec<Value> =
@@ -185,7 +137,7 @@ async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
     let mut acked = Acked::new();
     let mut rng = Rng(seed);
     for round in 0..4 {
-        let mut server = Server::start(&store);
+        let mut server = Server::start(&[], &store);
         server.wait_healthy().await;
         if round == 0 {
             assert_eq!(server.client.put_tenant("crash", &tenant()).await.unwrap().status, StatusCode::OK);
@@ -199,7 +151,7 @@ async fn crash_loop(store: Vec<String>, sqlite_dir: Option<&std::path::Path>) {
     assert!(!acked.is_empty(), "no document got through (seed {seed})");
     assert!(acked.keys().any(|(r, _)| r == KZ), "no KZ document got through (seed {seed})");
 
-    let mut server = Server::start(&store);
+    let mut server = Server::start(&[], &store);
     server.wait_healthy().await;
     let mut entries = 0;
     for reg in (0..REGISTERS).map(|i| format!("C{i}")).chain([KZ.to_owned()]) {

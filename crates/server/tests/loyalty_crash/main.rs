@@ -9,6 +9,7 @@ mod common;
 #[allow(dead_code)]
 mod examples;
 
+use common::process::Server;
 use common::{ADMIN_TOKEN, FreshPg, skip_pg};
 use examples::*;
 use kassa_client::Kassa;
@@ -16,51 +17,8 @@ use kassa_domain::loyalty::auth::token;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
-
-struct Server {
-    child: Child,
-    client: Kassa,
-}
-
-impl Server {
-    fn start(store: &[String]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(BIN)
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "error"])
-            .args(store)
-            .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start kassa");
-        Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) }
-    }
-
-    async fn wait_healthy(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = self.client.healthz().await
-                && r.status == StatusCode::OK
-            {
-                return;
-            }
-            assert!(self.child.try_wait().unwrap().is_none(), "kassa exited early");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("kassa did not answer /healthz within 30 s");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn frontol(c: &Kassa, body: &str) -> Option<Value> {
     let req = c
@@ -141,7 +99,7 @@ async fn storm_kill_restart(store: Vec<String>) {
     let mut acknowledged: BTreeSet<String> = BTreeSet::new();
     let mut next = 0usize;
     for round in 0..3u64 {
-        let mut server = Server::start(&store);
+        let mut server = Server::start(&["--demo"], &store);
         server.wait_healthy().await;
         let client = server.client.clone();
         let start = next;
@@ -171,7 +129,7 @@ async fn storm_kill_restart(store: Vec<String>) {
         acknowledged.extend(acked);
         next = upto;
     }
-    let mut server = Server::start(&store);
+    let mut server = Server::start(&["--demo"], &store);
     server.wait_healthy().await;
     let c = server.client.clone();
     let check = admin(&c, "/ledger-check").await;
