@@ -212,12 +212,7 @@ async fn unsent(c: &impl GenericClient, id: &str) -> StoreResult<Unsent> {
         Some(r) => Some((col::<i64>(&r, "seq")? as u64, col::<i64>(&r, "number")? as u64, col::<i64>(&r, "time_ms")?)),
         None => None,
     };
-    Ok(Unsent {
-        count: count as u64,
-        first_seq: first.map(|f| f.0),
-        first_number: first.map(|f| f.1),
-        first_time_ms: first.map(|f| f.2),
-    })
+    Ok(Unsent::from_oldest(count, first))
 }
 
 #[async_trait]

@@ -194,12 +194,7 @@ fn unsent(c: &Connection, id: &str) -> StoreResult<Unsent> {
         .query_row([id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?)))
         .optional()
         .map_err(db_err)?;
-    Ok(Unsent {
-        count: count as u64,
-        first_seq: first.map(|f| f.0),
-        first_number: first.map(|f| f.1),
-        first_time_ms: first.map(|f| f.2),
-    })
+    Ok(Unsent::from_oldest(count, first))
 }
 
 #[async_trait]

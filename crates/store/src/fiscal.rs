@@ -61,6 +61,19 @@ pub struct Unsent {
     pub first_seq: Option<u64>,
 }
 
+impl Unsent {
+    /// From the pending count and the oldest pending entry's (seq, number, time), as both
+    /// backends read them.
+    pub fn from_oldest(count: i64, oldest: Option<(u64, u64, i64)>) -> Self {
+        Self {
+            count: count.max(0) as u64,
+            first_seq: oldest.map(|f| f.0),
+            first_number: oldest.map(|f| f.1),
+            first_time_ms: oldest.map(|f| f.2),
+        }
+    }
+}
+
 /// The stored state of a register: provisioning row, identity and, once used, its state.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RegisterRecord {
