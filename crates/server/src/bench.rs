@@ -158,6 +158,19 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// A phase of `duration` from its counts and its successful requests' latencies (µs).
+    pub fn from_latencies(ok: u64, failed: u64, duration: Duration, mut latencies: Vec<u32>) -> Self {
+        latencies.sort_unstable();
+        let pct = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1))).copied();
+        Measured {
+            ok,
+            failed,
+            seconds: duration.as_secs_f64(),
+            p50_ms: pct(50).unwrap_or(0) as f64 / 1000.0,
+            p99_ms: pct(99).unwrap_or(0) as f64 / 1000.0,
+        }
+    }
+
     pub fn rps(&self) -> f64 {
         self.ok as f64 / self.seconds
     }
@@ -195,15 +208,7 @@ pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Du
         failed += f;
         latencies.extend(l);
     }
-    latencies.sort_unstable();
-    let pct = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1))).copied();
-    Ok(Measured {
-        ok,
-        failed,
-        seconds: duration.as_secs_f64(),
-        p50_ms: pct(50).unwrap_or(0) as f64 / 1000.0,
-        p99_ms: pct(99).unwrap_or(0) as f64 / 1000.0,
-    })
+    Ok(Measured::from_latencies(ok, failed, duration, latencies))
 }
 
 async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Instant, prefix: String) -> anyhow::Result<(u64, u64, Vec<u32>)> {
@@ -331,10 +336,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let ceiling_shot = Shot { path: "/ceiling".into(), headers: vec![], ..shot };
     let ceiling = drive(ceiling_addr, &ceiling_shot, args.connections, warmup, duration).await?;
     stop.cancel();
+    let store = match args.scenario {
+        Scenario::AtolSell => {
+            eprintln!("measuring the store's ceiling (the same acceptance rows, SQLite on a temporary folder, no HTTP) ...");
+            Some(crate::bench_atol::store_ceiling(args.connections, warmup, duration).await?)
+        }
+        _ => None,
+    };
     println!("scenario {:?}, {} connections, {} s", args.scenario, args.connections, args.duration);
     println!("{}", line("scenario", &scenario));
     println!("{}", line("ceiling", &ceiling));
+    if let Some(store) = &store {
+        println!("{}", line("store", store));
+    }
     println!("  ratio     {:.2} of the ceiling", scenario.rps() / ceiling.rps().max(1.0));
+    if let Some(store) = &store {
+        println!("  ratio     {:.2} of the store's durable acceptance alone", scenario.rps() / store.rps().max(1.0));
+    }
     if scenario.failed > 0 {
         eprintln!("warning: {} requests failed or were not 2xx", scenario.failed);
     }

@@ -135,3 +135,58 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The store's own ceiling for `atol-sell`: the acceptance write alone — the same document row
+/// (fresh uuid and `external_id`), the same schema and indexes, the same group commit — stored
+/// durably by `callers` concurrent tasks into the SQLite store on a temporary folder, with no
+/// HTTP, no parsing and no validation. What the face can reach on this disk and CPU.
+pub async fn store_ceiling(callers: usize, warmup: Duration, duration: Duration) -> anyhow::Result<crate::bench::Measured> {
+    use kassa_store::atol::{AtolInsert, AtolStore, NewAtolDocument};
+    let dir = tempfile::tempdir().context("cannot create a temporary data folder")?;
+    let store = kassa_store_sqlite::SqliteStore::open(&dir.path().join("ceiling.db"))?;
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let mut tasks = Vec::with_capacity(callers);
+    for c in 0..callers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut latencies, mut n) = (0u64, Vec::new(), 0u64);
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    break;
+                }
+                n += 1;
+                let external_id = format!("store-{c}-{n}");
+                let row = NewAtolDocument {
+                    uuid: kassa_core::ids::IdGen::uuid(&kassa_core::ids::RandomIds),
+                    tenant_id: "demo".into(),
+                    group_code: "MyCompany_MyShop".into(),
+                    operation: "sell".into(),
+                    body: crate::bench::ATOL_SELL.replace("17052917561851307", &external_id),
+                    external_id: Some(external_id),
+                    state: "queued".into(),
+                    timestamp: "29.05.2017 17:56:18".into(),
+                    callback_url: String::new(),
+                    error: None,
+                    now_ms: kassa_core::clock::Clock::now_ms(&kassa_core::clock::SystemClock),
+                };
+                let stored = store.atol_insert_documents(std::slice::from_ref(&row)).await?;
+                anyhow::ensure!(stored == [AtolInsert::Stored], "the store did not take a fresh document: {stored:?}");
+                if sent >= start {
+                    ok += 1;
+                    latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                }
+            }
+            anyhow::Ok((ok, latencies))
+        }));
+    }
+    let (mut ok, mut latencies) = (0u64, Vec::new());
+    for t in tasks {
+        let (o, l) = t.await.context("store task")??;
+        ok += o;
+        latencies.extend(l);
+    }
+    kassa_store::Store::close(&store).await;
+    Ok(crate::bench::Measured::from_latencies(ok, 0, duration, latencies))
+}

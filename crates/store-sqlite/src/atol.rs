@@ -70,11 +70,23 @@ fn query<T>(
     st.query_map(params, f).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)
 }
 
-/// The tail position of a group's queue (ATOL-5): one more than its last queued document.
-const TAIL_SEQ: &str = "(SELECT coalesce(max(queue_seq), 0) + 1 FROM atol_documents
-     WHERE tenant_id = ?2 AND group_code = ?3 AND state = 'queued')";
+/// The tail of every group's queue (ATOL-5): queue positions come from one counter that only
+/// grows, so a new or re-queued document always goes behind everything queued before it. Only
+/// the writer thread takes positions; the counter starts past the largest stored one.
+pub(crate) struct QueueTail(std::sync::atomic::AtomicI64);
 
-fn insert_documents(c: &Connection, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>> {
+impl QueueTail {
+    pub(crate) fn load(c: &Connection) -> StoreResult<Self> {
+        let max: i64 = c.query_row("SELECT coalesce(max(queue_seq), 0) FROM atol_documents", [], |r| r.get(0)).map_err(db_err)?;
+        Ok(Self(std::sync::atomic::AtomicI64::new(max)))
+    }
+
+    fn next(&self) -> i64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+}
+
+fn insert_documents(c: &Connection, tail: &QueueTail, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>> {
     let mut out = Vec::with_capacity(docs.len());
     for d in docs {
         let (code, text, kind) = match &d.error {
@@ -83,16 +95,16 @@ fn insert_documents(c: &Connection, docs: &[NewAtolDocument]) -> StoreResult<Vec
         };
         // One statement in the common case; the unique index decides a clash (ATOL-51).
         let inserted = c
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "INSERT INTO atol_documents (uuid, tenant_id, group_code, operation, external_id, state, timestamp,
                    callback_url, body, error_code, error_text, error_type, accepted_at, queued_at, queue_seq, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, {TAIL_SEQ}, ?13)
-                 ON CONFLICT (tenant_id, group_code, external_id) DO NOTHING"
-            ))
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13)
+                 ON CONFLICT (tenant_id, group_code, external_id) DO NOTHING",
+            )
             .map_err(db_err)?
             .execute(params![
                 d.uuid, d.tenant_id, d.group_code, d.operation, d.external_id, d.state, d.timestamp, d.callback_url,
-                d.body, code, text, kind, d.now_ms
+                d.body, code, text, kind, d.now_ms, tail.next()
             ])
             .map_err(db_err)?;
         if inserted == 1 {
@@ -111,24 +123,10 @@ fn insert_documents(c: &Connection, docs: &[NewAtolDocument]) -> StoreResult<Vec
     Ok(out)
 }
 
-fn transition(c: &Connection, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
+fn transition(c: &Connection, tail: &QueueTail, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
     let mut out = Vec::with_capacity(ts.len());
     for t in ts {
-        let seq: Option<i64> = match t.requeue_at_ms {
-            Some(_) => Some(
-                c.prepare_cached(
-                    "SELECT coalesce(max(q.queue_seq), 0) + 1 FROM atol_documents d JOIN atol_documents q
-                       ON q.tenant_id = d.tenant_id AND q.group_code = d.group_code AND q.state = 'queued'
-                     WHERE d.uuid = ?1",
-                )
-                .map_err(db_err)?
-                .query_row(params![t.uuid], |r| r.get(0))
-                    .optional()
-                    .map_err(db_err)?
-                    .unwrap_or(1),
-            ),
-            None => None,
-        };
+        let seq = t.requeue_at_ms.map(|_| tail.next());
         let (code, text, kind) = match &t.error {
             Some(e) => (Some(e.code), Some(e.text.as_str()), Some(e.kind.as_str())),
             None => (None, None, None),
@@ -227,8 +225,8 @@ impl AtolStore for SqliteStore {
     }
 
     async fn atol_insert_documents(&self, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>> {
-        let docs = docs.to_vec();
-        self.write(move |c| insert_documents(c, &docs)).await
+        let (docs, inner) = (docs.to_vec(), self.inner.clone());
+        self.write(move |c| insert_documents(c, &inner.atol_tail, &docs)).await
     }
 
     async fn atol_external_id(&self, tenant_id: &str, group_code: &str, external_id: &str)
@@ -305,8 +303,8 @@ impl AtolStore for SqliteStore {
     }
 
     async fn atol_transition(&self, ts: &[AtolTransition]) -> StoreResult<Vec<bool>> {
-        let ts = ts.to_vec();
-        self.write(move |c| transition(c, &ts)).await
+        let (ts, inner) = (ts.to_vec(), self.inner.clone());
+        self.write(move |c| transition(c, &inner.atol_tail, &ts)).await
     }
 
     async fn atol_due_callbacks(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<AtolCallbackRow>> {

@@ -302,7 +302,12 @@ impl FiscalStore for SqliteStore {
                 .map(|n| n as u64)
                 .map_err(db_err)?;
             // CORE-96: the single writer makes "nothing pending" and the state change atomic.
-            if unsent(c, &id)?.count == 0
+            let pending: bool = c
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM fiscal_journal WHERE register_id = ?1 AND pending = 1)")
+                .map_err(db_err)?
+                .query_row([&id], |r| r.get(0))
+                .map_err(db_err)?;
+            if !pending
                 && let Some(st) = state_row(c, &id)?
                 && let Some(json) = drained_state(&id, &st.state_json)?
             {

@@ -61,6 +61,7 @@ struct Inner {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     reader_slots: Semaphore,
+    atol_tail: atol::QueueTail,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -127,6 +128,7 @@ impl SqliteStore {
         })?;
         configure(&writer).map_err(db_err)?;
         migrate(&mut writer)?;
+        let atol_tail = atol::QueueTail::load(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -150,6 +152,7 @@ impl SqliteStore {
                 writer_thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(readers),
                 reader_slots: Semaphore::new(READERS),
+                atol_tail,
             }),
         })
     }

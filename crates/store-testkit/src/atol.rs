@@ -142,6 +142,16 @@ pub async fn atol_queue_is_fifo_and_requeue_goes_to_tail(h: &dyn Harness) {
     let early = ids(s.atol_queued_before(101, 10).await.unwrap());
     assert!(early.contains(&"q1".to_owned()) && early.contains(&"other".to_owned()) && !early.contains(&"q0".to_owned()));
     s.close().await;
+    // After a restart a new document still goes behind everything queued, and so does a
+    // re-queued one (the tail is taken from what is stored, not from memory alone).
+    let s = h.open().await;
+    s.atol_insert_documents(&[doc("q3", "g1", Some("e3"), 400)]).await.unwrap();
+    assert_eq!(s.atol_transition(&[to_state("q1", "queued", "in_progress", 410)]).await.unwrap(), [true]);
+    let mut back = to_state("q1", "in_progress", "queued", 420);
+    back.requeue_at_ms = Some(420);
+    assert_eq!(s.atol_transition(&[back]).await.unwrap(), [true]);
+    assert_eq!(ids(s.atol_queue("t1", "g1", 10).await.unwrap()), ["q2", "q0", "q3", "q1"]);
+    s.close().await;
 }
 
 pub async fn atol_transitions_are_compare_and_set(h: &dyn Harness) {
