@@ -214,7 +214,7 @@ impl AtolStore for SqliteStore {
 
     async fn atol_token(&self, token: &str) -> StoreResult<Option<AtolTokenRow>> {
         let t = token.to_owned();
-        self.read(move |c| {
+        self.read_point(move |c| {
             c.prepare_cached("SELECT token, tenant_id, login, issued_at FROM atol_tokens WHERE token = ?1")
                 .map_err(db_err)?
                 .query_row([t], token_row)
@@ -232,7 +232,7 @@ impl AtolStore for SqliteStore {
     async fn atol_external_id(&self, tenant_id: &str, group_code: &str, external_id: &str)
         -> StoreResult<Option<(String, String)>> {
         let (t, g, e) = (tenant_id.to_owned(), group_code.to_owned(), external_id.to_owned());
-        self.read(move |c| {
+        self.read_point(move |c| {
             c.prepare_cached(
                 "SELECT uuid, timestamp FROM atol_documents WHERE tenant_id = ?1 AND group_code = ?2 AND external_id = ?3",
             )
@@ -246,7 +246,7 @@ impl AtolStore for SqliteStore {
 
     async fn atol_document(&self, tenant_id: &str, group_code: &str, uuid: &str) -> StoreResult<Option<AtolDocumentRow>> {
         let (t, g, u) = (tenant_id.to_owned(), group_code.to_owned(), uuid.to_owned());
-        self.read(move |c| {
+        self.read_point(move |c| {
             let sql = format!("SELECT {DOC_COLUMNS} FROM atol_documents WHERE uuid = ?1 AND tenant_id = ?2 AND group_code = ?3");
             Ok(query(c, &sql, params![u, t, g], doc_row)?.pop())
         })

@@ -420,7 +420,7 @@ impl LoyaltyStore for SqliteStore {
 
     async fn loyalty_snapshot(&self, tenant: &str, q: &SnapshotQuery) -> StoreResult<Snapshot> {
         let (tenant, q) = (tenant.to_owned(), q.clone());
-        self.read(move |c| snapshot(c, &tenant, &q)).await
+        self.read_point(move |c| snapshot(c, &tenant, &q)).await
     }
 
     async fn loyalty_commit(&self, tenant: &str, m: &Commit, now_ms: i64) -> StoreResult<i64> {
