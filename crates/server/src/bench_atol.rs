@@ -83,7 +83,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let load_end = started.elapsed();
     let drain_deadline = Instant::now() + DRAIN_LIMIT;
     loop {
-        let queued: i64 = core.store.atol_queued_groups().await?.iter().map(|g| g.2).sum();
+        let queued: i64 = core.store.atol_queued_groups(i64::MAX).await?.iter().map(|g| g.2).sum();
         let in_progress = core.store.atol_in_progress(1).await?.len();
         if queued == 0 && in_progress == 0 {
             break;

@@ -207,12 +207,12 @@ impl AtolStore for PgStore {
         query(&self.client().await?, &sql, &[&tenant_id, &group_code, &limit]).await?.iter().map(doc_row).collect()
     }
 
-    async fn atol_queued_groups(&self) -> StoreResult<Vec<(String, String, i64)>> {
+    async fn atol_queued_groups(&self, cap: i64) -> StoreResult<Vec<(String, String, i64)>> {
         let rows = query(
             &self.client().await?,
-            "SELECT tenant_id, group_code, count(*) FROM atol_documents WHERE state = 'queued'
+            "SELECT tenant_id, group_code, least(count(*), $1) FROM atol_documents WHERE state = 'queued'
              GROUP BY tenant_id, group_code ORDER BY tenant_id COLLATE \"C\", group_code COLLATE \"C\"",
-            &[],
+            &[&cap],
         )
         .await?;
         rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?))).collect()

@@ -270,13 +270,25 @@ impl AtolStore for SqliteStore {
         .await
     }
 
-    async fn atol_queued_groups(&self) -> StoreResult<Vec<(String, String, i64)>> {
-        self.read(|c| {
+    async fn atol_queued_groups(&self, cap: i64) -> StoreResult<Vec<(String, String, i64)>> {
+        // A skip scan over the queue index: one seek per group, then a count that stops at `cap`,
+        // so a long backlog costs the dispatcher no more than a short one.
+        self.read(move |c| {
             query(
                 c,
-                "SELECT tenant_id, group_code, count(*) FROM atol_documents WHERE state = 'queued'
-                 GROUP BY tenant_id, group_code ORDER BY tenant_id, group_code",
-                [],
+                "WITH RECURSIVE g(t, c) AS (
+                   SELECT * FROM (SELECT tenant_id, group_code FROM atol_documents WHERE state = 'queued'
+                                  ORDER BY tenant_id, group_code LIMIT 1)
+                   UNION ALL
+                   SELECT (SELECT tenant_id FROM atol_documents WHERE state = 'queued' AND (tenant_id, group_code) > (g.t, g.c)
+                           ORDER BY tenant_id, group_code LIMIT 1),
+                          (SELECT group_code FROM atol_documents WHERE state = 'queued' AND (tenant_id, group_code) > (g.t, g.c)
+                           ORDER BY tenant_id, group_code LIMIT 1)
+                   FROM g WHERE g.t IS NOT NULL)
+                 SELECT t, c, (SELECT count(*) FROM (SELECT 1 FROM atol_documents
+                                WHERE tenant_id = g.t AND group_code = g.c AND state = 'queued' LIMIT ?1))
+                 FROM g WHERE t IS NOT NULL ORDER BY t, c",
+                [cap],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
         })

@@ -124,8 +124,12 @@ pub async fn atol_queue_is_fifo_and_requeue_goes_to_tail(h: &dyn Harness) {
     let ids = |v: Vec<AtolDocumentRow>| v.into_iter().map(|d| d.uuid).collect::<Vec<_>>();
     assert_eq!(ids(s.atol_queue("t1", "g1", 10).await.unwrap()), ["q0", "q1", "q2"]);
     assert_eq!(
-        s.atol_queued_groups().await.unwrap(),
+        s.atol_queued_groups(100).await.unwrap(),
         vec![("t1".into(), "g1".into(), 3), ("t1".into(), "g2".into(), 1)]
+    );
+    assert_eq!(
+        s.atol_queued_groups(2).await.unwrap(),
+        vec![("t1".into(), "g1".into(), 2), ("t1".into(), "g2".into(), 1)]
     );
     // q0 taken, fails with a class-R error, goes back to the tail (ATOL-6, D-2).
     assert_eq!(s.atol_transition(&[to_state("q0", "queued", "in_progress", 200)]).await.unwrap(), [true]);

@@ -172,8 +172,9 @@ pub trait AtolStore: Send + Sync {
     async fn atol_documents(&self, filter: &AtolFilter) -> StoreResult<Vec<AtolDocumentRow>>;
     /// The head of a group's queue, oldest first (ATOL-5).
     async fn atol_queue(&self, tenant_id: &str, group_code: &str, limit: i64) -> StoreResult<Vec<AtolDocumentRow>>;
-    /// Groups with queued documents and their queue lengths.
-    async fn atol_queued_groups(&self) -> StoreResult<Vec<(String, String, i64)>>;
+    /// Groups with queued documents and their queue lengths, each counted up to `cap` (the
+    /// dispatcher needs "above the threshold", not the exact length of a long backlog).
+    async fn atol_queued_groups(&self, cap: i64) -> StoreResult<Vec<(String, String, i64)>>;
     /// Queued documents whose queue stay began at or before `cutoff_ms`, oldest first.
     async fn atol_queued_before(&self, cutoff_ms: i64, limit: i64) -> StoreResult<Vec<AtolDocumentRow>>;
     /// Documents left `in_progress` (after a crash: the register decides what happened).

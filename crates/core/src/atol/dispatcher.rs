@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 const DETACH_AFTER_MS: i64 = 10 * 60_000;
 /// A document `in_progress` for longer than this was abandoned by a crashed process.
 const IN_PROGRESS_LEASE_MS: i64 = 60_000;
+/// Queue lengths are counted up to this (or just past the reserve threshold, if that is higher):
+/// enough to size the reserves (ATOL-10) without counting a whole backlog on every step.
+const QUEUE_COUNT_CAP: i64 = 10_000;
 /// Assumed per-register rate used to size the reserve count (documents per minute).
 const PER_REGISTER_PER_MIN: u64 = 600;
 
@@ -82,7 +85,7 @@ impl Atol<'_> {
         }
         self.run_attempts(regs, std::mem::take(&mut jobs), &mut report).await?;
         let policy = self.settings().policy;
-        for (tenant, code, len) in self.core.store.atol_queued_groups().await.map_err(internal)? {
+        for (tenant, code, len) in self.core.store.atol_queued_groups(QUEUE_COUNT_CAP.max(policy.queue_threshold as i64 + 1)).await.map_err(internal)? {
             let Some((group, registers)) = self.group(&tenant, &code).await? else { continue };
             let now = self.core.clock.now_ms();
             let mains: Vec<&RegisterRow> = registers.iter().filter(|r| r.role == RegisterRole::Main).collect();
