@@ -91,10 +91,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         return Err(rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, not wal")));
     }
     // 8 MiB of page cache per connection (default 2 MiB): fewer misses, each a read system call
-    // in the single writer. Not more: every COMMIT walks the whole page-cache hash table
-    // (SQLite's pager truncates the cache past the database size, and a page number far past it
-    // is always cached), so a 64 MiB cache cost up to 16% of the writer; 8 MiB measured best
-    // for atol-sell and the same as 64 MiB for the fiscal bench.
+    // in the single writer. Not more: a B-tree page split parks a page at the lock-byte page
+    // number (balance_nonroot → sqlite3PcacheMove), far past the end of the database, so the
+    // COMMIT after it truncates the cache by walking its whole hash table. With a 64 MiB cache
+    // that walk was up to 16% of the writer; 8 MiB measured best for atol-sell and the same as
+    // 64 MiB for the fiscal bench.
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192;")?;
     Ok(())
 }
