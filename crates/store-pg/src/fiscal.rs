@@ -329,8 +329,11 @@ impl FiscalStore for PgStore {
             &[&register_id, &(up_to_seq as i64), &now_ms],
         )
         .await?;
+        let pending = query_opt(&tx, "SELECT 1 AS one FROM fiscal_journal WHERE register_id = $1 AND pending LIMIT 1", &[&register_id])
+            .await?
+            .is_some();
         if let Some(r) = state
-            && unsent(&tx, register_id).await?.count == 0
+            && !pending
             && let Some(json) = drained_state(register_id, &col::<String>(&r, "state")?)?
         {
             execute(&tx, "UPDATE fiscal_registers SET state = $2, updated_at = $3 WHERE register_id = $1", &[&register_id, &json, &now_ms])
