@@ -27,26 +27,45 @@ impl Server {
 
     /// The same on a given port (a restart keeps the address the load generator uses).
     pub fn start_on(port: u16, flags: &[&str], store: &[String]) -> Self {
+        Self::spawn(port, flags, store, false)
+    }
+
+    /// Like [`start`](Self::start), with stdout and stderr piped for the test to read
+    /// (and `warn` logs, so that a failed start explains itself).
+    pub fn start_piped(flags: &[&str], store: &[String]) -> Self {
+        Self::spawn(free_port(), flags, store, true)
+    }
+
+    fn spawn(port: u16, flags: &[&str], store: &[String], piped: bool) -> Self {
+        let output = || if piped { Stdio::piped() } else { Stdio::null() };
         let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "error"])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN])
+            .args(["--log-level", if piped { "warn" } else { "error" }])
             .args(flags)
             .args(store)
             .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(output())
+            .stderr(output())
             .spawn()
             .expect("start kassa");
         Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) }
     }
 
-    /// Polls `/healthz` until it answers (at most 30 s); fails if the process exits first.
-    pub async fn wait_healthy(&mut self) {
+    /// Polls `/healthz` until it answers (at most 30 s) and returns how long that took; fails,
+    /// with the server's stderr when piped, if the process exits first.
+    pub async fn wait_healthy(&mut self) -> Duration {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if matches!(self.client.healthz().await, Ok(r) if r.status == StatusCode::OK) {
-                return;
+                return started.elapsed();
             }
-            assert!(self.child.try_wait().unwrap().is_none(), "kassa exited early");
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(e) = self.child.stderr.as_mut() {
+                    let _ = std::io::Read::read_to_string(e, &mut err);
+                }
+                panic!("kassa exited early with {status}: {err}");
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         panic!("kassa did not answer /healthz within 30 s");

@@ -9,71 +9,36 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+use common::process::{BIN, Server, free_port};
 use common::{ADMIN_TOKEN, FreshPg, skip_pg};
-use kassa_client::Kassa;
 use kassa_money::{Money, Percent};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 const WORK_PLACE: &str = "POS loyalty";
 const DEMO_CARD: &str = "9070000000001000";
 const DEMO_PHONE: &str = "+79211022546";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `kassa serve --demo` on `port`, answering.
+async fn start_demo(port: u16, store: &[String]) -> Server {
+    let mut server = Server::start_on(port, &["--demo"], store);
+    server.wait_healthy().await;
+    server
 }
 
-struct Server {
-    child: Child,
-    client: Kassa,
+/// An admin read of the demo tenant's loyalty API.
+async fn admin(server: &Server, path: &str) -> Value {
+    let c = &server.client;
+    let r = c.send(c.request(Method::GET, &format!("/api/tenants/demo/loyalty{path}")).bearer_auth(ADMIN_TOKEN)).await.unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    r.body
 }
 
-impl Server {
-    async fn start(port: u16, store: &[String]) -> Self {
-        let child = Command::new(BIN)
-            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "error"])
-            .args(store)
-            .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start kassa");
-        let mut s = Self { child, client: Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN) };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if matches!(s.client.healthz().await, Ok(r) if r.status == StatusCode::OK) {
-                return s;
-            }
-            assert!(s.child.try_wait().unwrap().is_none(), "kassa exited early");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("kassa did not answer /healthz within 30 s");
-    }
-
-    async fn admin(&self, path: &str) -> Value {
-        let r = self.client.send(self.client.request(Method::GET, &format!("/api/tenants/demo/loyalty{path}")).bearer_auth(ADMIN_TOKEN)).await.unwrap();
-        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
-        r.body
-    }
-
-    async fn balance(&self) -> Money {
-        money(&self.admin("/clients?client=demo-client").await[0]["account"]["balance"])
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+async fn balance(server: &Server) -> Money {
+    money(&admin(server, "/clients?client=demo-client").await[0]["account"]["balance"])
 }
 
 fn money(v: &Value) -> Money {
@@ -126,8 +91,8 @@ fn groups(events: &[Value]) -> BTreeMap<String, Group> {
 
 async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::path::Path) {
     let port = free_port();
-    let mut server = Server::start(port, &store).await;
-    let opening = server.balance().await;
+    let mut server = start_demo(port, &store).await;
+    let opening = balance(&server).await;
     let pos = Command::new(BIN)
         .args(["pos", "--url", &format!("http://127.0.0.1:{port}"), "--loyalty-key", "password", "--work-place", WORK_PLACE])
         .arg("--outbox")
@@ -140,13 +105,13 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
         .unwrap();
     // Some loyalty documents go through, then the server dies (SIGKILL) and is away for a while.
     let started = Instant::now();
-    while server.admin("/documents?limit=1000").await.as_array().unwrap().len() < 4 {
+    while admin(&server, "/documents?limit=1000").await.as_array().unwrap().len() < 4 {
         assert!(started.elapsed() < Duration::from_secs(60), "the simulator confirms nothing");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill9();
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    let server = Server::start(port, &store).await;
+    let server = start_demo(port, &store).await;
     let out = tokio::task::spawn_blocking(move || pos.wait_with_output()).await.unwrap().unwrap();
     assert!(out.status.success());
     let summary: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("a JSON summary line");
@@ -169,20 +134,20 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
     // server keeps it flagged for manual work (LOY-56).
     let unknown: BTreeSet<&str> =
         groups.iter().filter(|(_, g)| g.closed && g.card.is_some() && !demo(&g.card) && !g.card_cancelled).map(|(k, _)| k.as_str()).collect();
-    let flagged = server.admin("/audit?flagged=true&limit=1000").await;
+    let flagged = admin(&server, "/audit?flagged=true&limit=1000").await;
     let refused: BTreeSet<&str> =
         flagged.as_array().unwrap().iter().filter(|r| r["action"] == "confirm").map(|r| &r["uid"].as_str().unwrap()[..8]).collect();
     assert_eq!(refused, unknown, "refused confirms are the unknown cards'");
     assert_eq!(l("confirms_refused"), unknown.len() as u64, "each refused confirm sent once");
     // LOY-21: the POS sends loyalty requests only for documents with a card (or phone).
-    let audit = server.admin("/audit?limit=1000").await;
+    let audit = admin(&server, "/audit?limit=1000").await;
     let audit = audit.as_array().unwrap();
     assert!(audit.len() > 20 && audit.len() < 1000, "{} audit records", audit.len());
     for r in audit {
         let uid = r["uid"].as_str().unwrap_or_default();
         assert!(groups.get(uid.get(..8).unwrap_or_default()).is_some_and(|g| g.card.is_some()), "a request without a card: {r}");
     }
-    let docs = server.admin("/documents?limit=1000").await;
+    let docs = admin(&server, "/documents?limit=1000").await;
     let docs = docs.as_array().unwrap();
     let by_group: BTreeMap<&str, &Value> = docs.iter().map(|d| (&d["uid"].as_str().unwrap()[..8], d)).collect();
     assert_eq!(by_group.len(), docs.len(), "one document per sale");
@@ -202,13 +167,13 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
     assert!(groups.values().any(|g| g.discount > Money::ZERO), "some precheck discount reached the events");
     assert!(groups.values().all(|g| g.discount.is_zero() || g.has_discounted_goods), "discounts only where the rules give them");
 
-    let check = server.admin("/ledger-check").await;
+    let check = admin(&server, "/ledger-check").await;
     assert_eq!(check["balanced"], true, "{check}");
 
     // The ledger of this run: per document at most one accrual (no double accrual after the
     // replays, LOY-80); accrual = 5 % of the fiscal payments (demo rule), capture = the bonus
     // the events show (LOY-83); the balance moved by exactly accruals − debits ± refund effects.
-    let entries = server.admin("/entries?client=demo-client&limit=1000").await;
+    let entries = admin(&server, "/entries?client=demo-client&limit=1000").await;
     let mut per_doc: BTreeMap<(String, String), (usize, Money)> = BTreeMap::new();
     let mut refund_effect = Money::ZERO;
     for e in entries.as_array().unwrap() {
@@ -239,7 +204,7 @@ async fn pos_with_loyalty_survives_a_server_kill(store: Vec<String>, dir: &std::
         spent += grp.bonus;
     }
     assert!(accrued > Money::ZERO);
-    let balance = server.balance().await;
+    let balance = balance(&server).await;
     assert_eq!(balance - opening, accrued - spent + refund_effect, "balance {opening} → {balance}: +{accrued} −{spent} {refund_effect}");
 }
 

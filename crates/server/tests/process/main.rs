@@ -3,87 +3,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::{ADMIN_TOKEN, FreshPg, skip_pg};
-use kassa_client::Kassa;
+use common::process::{BIN, Server, free_port};
+use common::{FreshPg, skip_pg};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Server {
-    child: Child,
-    client: Kassa,
-}
-
-impl Server {
-    /// Starts `kassa serve` on a free port with the given store and extra flags.
-    fn start(store: &[&str], extra: &[&str]) -> Self {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-token", ADMIN_TOKEN, "--log-level", "warn"])
-            .args(store)
-            .args(extra)
-            .env_remove("KASSA_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start kassa");
-        let client = Kassa::new(format!("http://127.0.0.1:{port}")).with_admin_token(ADMIN_TOKEN);
-        Self { child, client }
-    }
-
-    /// Polls /healthz until it answers; returns how long that took.
-    async fn wait_healthy(&mut self) -> Duration {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = self.client.healthz().await
-                && r.status == StatusCode::OK
-            {
-                return started.elapsed();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let out = self.child.wait_with_output_ref();
-                panic!("kassa exited early with {status}: {out}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("kassa did not answer /healthz within 30 s");
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-trait OutputRef {
-    fn wait_with_output_ref(&mut self) -> String;
-}
-
-impl OutputRef for Child {
-    fn wait_with_output_ref(&mut self) -> String {
-        use std::io::Read;
-        let mut s = String::new();
-        if let Some(e) = self.stderr.as_mut() {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
+use std::time::Duration;
 
 fn sqlite_args(dir: &Path) -> Vec<String> {
     vec!["--data-dir".into(), dir.display().to_string()]
@@ -104,11 +30,10 @@ async fn kill_and_restart_keeps_acknowledged_writes(store: Vec<String>) {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
     });
     eprintln!("crash test seed {seed} (replay with KASSA_CRASH_SEED={seed})");
-    let store: Vec<&str> = store.iter().map(String::as_str).collect();
     let mut next = 0usize;
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..3u64 {
-        let mut server = Server::start(&store, &[]);
+        let mut server = Server::start(&[], &store);
         server.wait_healthy().await;
         // Every tenant acknowledged in earlier rounds survived the kill.
         for id in &acknowledged {
@@ -146,7 +71,7 @@ async fn kill_and_restart_keeps_acknowledged_writes(store: Vec<String>) {
         acknowledged.extend(done);
         next = upto;
     }
-    let mut server = Server::start(&store, &[]);
+    let mut server = Server::start(&[], &store);
     server.wait_healthy().await;
     let all = server.client.tenants().await.unwrap().body;
     let stored: Vec<&str> = all.as_array().unwrap().iter().filter_map(|t| t["id"].as_str()).collect();
@@ -171,9 +96,7 @@ async fn sigkill_and_restart_lose_nothing_on_postgres() {
 #[tokio::test]
 async fn demo_answers_healthz_within_one_second_and_prints_its_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let args = sqlite_args(dir.path());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::start(&args, &["--demo"]);
+    let mut server = Server::start_piped(&["--demo"], &sqlite_args(dir.path()));
     let took = server.wait_healthy().await;
     assert!(took < Duration::from_secs(1), "first /healthz answer after {took:?}");
     let r = server.client.tenant("demo").await.unwrap();
@@ -194,8 +117,7 @@ async fn demo_answers_healthz_within_one_second_and_prints_its_summary() {
 async fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let args = sqlite_args(dir.path());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut first = Server::start(&args, &[]);
+    let mut first = Server::start(&[], &args);
     first.wait_healthy().await;
     let out = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
