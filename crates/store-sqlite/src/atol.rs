@@ -72,12 +72,15 @@ fn query<T>(
 
 /// The tail of every group's queue (ATOL-5): queue positions come from one counter that only
 /// grows, so a new or re-queued document always goes behind everything queued before it. Only
-/// the writer thread takes positions; the counter starts past the largest stored one.
+/// the writer thread takes positions; the counter starts past the largest queued one (read from
+/// the queue index, so a long history does not slow the start).
 pub(crate) struct QueueTail(std::sync::atomic::AtomicI64);
 
 impl QueueTail {
     pub(crate) fn load(c: &Connection) -> StoreResult<Self> {
-        let max: i64 = c.query_row("SELECT coalesce(max(queue_seq), 0) FROM atol_documents", [], |r| r.get(0)).map_err(db_err)?;
+        let max: i64 = c
+            .query_row("SELECT coalesce(max(queue_seq), 0) FROM atol_documents WHERE state = 'queued'", [], |r| r.get(0))
+            .map_err(db_err)?;
         Ok(Self(std::sync::atomic::AtomicI64::new(max)))
     }
 
