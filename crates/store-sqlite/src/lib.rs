@@ -198,12 +198,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let Ok(_permit) = self.inner.reader_slots.try_acquire() else { return self.read(f).await };
-        // A permit guarantees a free connection in the pool.
-        let conn = self.inner.readers.lock().map_err(|_| closed())?.pop().ok_or_else(closed)?;
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("a store read panicked".into())));
-        self.inner.readers.lock().map_err(|_| closed())?.push(conn);
-        result
+        self.inner.with_reader(f)
     }
 
     /// Runs `f` on a read-only connection in the blocking pool.
@@ -214,15 +209,21 @@ impl SqliteStore {
     {
         let _permit = self.inner.reader_slots.acquire().await.map_err(|_| closed())?;
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = inner.readers.lock().map_err(|_| closed())?.pop().ok_or_else(closed)?;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("a store read panicked".into())));
-            inner.readers.lock().map_err(|_| closed())?.push(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || inner.with_reader(f))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a connection taken from the pool; the caller holds a `reader_slots` permit,
+    /// which guarantees that one is free.
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.readers.lock().map_err(|_| closed())?.pop().ok_or_else(closed)?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("a store read panicked".into())));
+        self.readers.lock().map_err(|_| closed())?.push(conn);
+        result
     }
 }
 
