@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "atol", sql: include_str!("../migrations/0003_atol.sql") },
     Migration { version: 4, name: "loyalty", sql: include_str!("../migrations/0004_loyalty.sql") },
     Migration { version: 5, name: "events", sql: include_str!("../migrations/0005_events.sql") },
+    Migration { version: 6, name: "atol_intake", sql: include_str!("../migrations/0006_atol_intake.sql") },
 ];
 
 /// Most calls one group commit takes; bounds the latency of the first caller in a batch.
@@ -43,6 +44,14 @@ const MAX_BATCH: usize = 512;
 /// Calls that may wait for the writer before callers are slowed down (back-pressure).
 const QUEUE_DEPTH: usize = 8_192;
 const READERS: usize = 4;
+/// The ATOL acceptance log is folded when the writer has had nothing to do for this long ...
+const FOLD_WHEN_IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+/// ... or, a chunk after every group commit, while it holds more rows than this (its keys take
+/// about 50 bytes of memory per row).
+const INTAKE_HIGH: usize = 1_000_000;
+/// Rows per fold transaction: large enough that the indexes take many keys per page written,
+/// small enough that a request arriving meanwhile waits only milliseconds.
+const FOLD_ROWS: i64 = 2_048;
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// One write call: runs inside its savepoint (or, given `Err`, does not run at all), says whether
@@ -62,6 +71,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     reader_slots: Semaphore,
     atol_tail: atol::QueueTail,
+    atol_intake: Arc<atol::Intake>,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -133,6 +143,7 @@ impl SqliteStore {
         configure(&writer).map_err(db_err)?;
         migrate(&mut writer)?;
         let atol_tail = atol::QueueTail::load(&writer)?;
+        let atol_intake = Arc::new(atol::Intake::load(&writer)?);
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -145,9 +156,10 @@ impl SqliteStore {
             readers.push(r);
         }
         let (tx, rx) = mpsc::channel::<Job>(QUEUE_DEPTH);
+        let intake = atol_intake.clone();
         let thread = std::thread::Builder::new()
             .name("kassa-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(writer, rx, &intake))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -157,6 +169,7 @@ impl SqliteStore {
                 readers: Mutex::new(readers),
                 reader_slots: Semaphore::new(READERS),
                 atol_tail,
+                atol_intake,
             }),
         })
     }
@@ -165,11 +178,27 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// ATOL documents accepted into the log and not yet folded into their indexed table.
+    pub fn atol_unfolded(&self) -> usize {
+        self.inner.atol_intake.len()
+    }
+
     /// Runs `f` in its own savepoint inside the next group commit; returns once it is durable.
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_or_undo(f, |_| ()).await
+    }
+
+    /// [`write`](Self::write) for a call that also records state in memory: if `f` succeeded
+    /// but the shared COMMIT failed, `undo` gets its result to take that state back.
+    async fn write_or_undo<T, F, U>(&self, f: F, undo: U) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        U: FnOnce(&T) + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -179,6 +208,9 @@ impl SqliteStore {
             });
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit| {
+                if let (Err(_), Ok(value)) = (&commit, &result) {
+                    undo(value);
+                }
                 let _ = tx.send(commit.and(result));
             });
             (ok, done)
@@ -231,9 +263,33 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, intake: &atol::Intake) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
+    // A timer to notice idleness; without one the log is folded only past INTAKE_HIGH.
+    let timer = tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
+    let mut fold_paused_until = std::time::Instant::now();
+    let mut fold = |conn: &Connection| {
+        if std::time::Instant::now() < fold_paused_until {
+            return;
+        }
+        if let Err(e) = atol::fold(conn, intake, FOLD_ROWS) {
+            // Nothing is lost (the log stays); try again later rather than on every call.
+            tracing::error!(error = %e, "folding the ATOL acceptance log failed; retrying in 10 s");
+            fold_paused_until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        }
+    };
+    loop {
+        let first = match (&timer, intake.len()) {
+            (Some(timer), 1..) => match timer.block_on(async { tokio::time::timeout(FOLD_WHEN_IDLE, rx.recv()).await }) {
+                Ok(job) => job,
+                Err(_idle) => {
+                    fold(&conn);
+                    continue;
+                }
+            },
+            _ => rx.blocking_recv(),
+        };
+        let Some(first) = first else { break };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -242,6 +298,9 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         run_batch(&conn, &mut batch);
+        if intake.len() > INTAKE_HIGH {
+            fold(&conn);
+        }
     }
     // All senders are gone: fold the WAL back into the database so the files are tidy at rest.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
