@@ -106,7 +106,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // COMMIT after it truncates the cache by walking its whole hash table. With a 64 MiB cache
     // that walk was up to 16% of the writer; 8 MiB measured best for atol-sell and the same as
     // 64 MiB for the fiscal bench.
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192;")?;
+    // The WAL is copied back into the database every 8,000 pages (32 MiB) rather than 1,000:
+    // fewer checkpoints, each an fsync of the database file in the writer. atol-sell measured
+    // 27–31k req/s against 21–29k with 1,000, interleaved runs.
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=8000;",
+    )?;
     Ok(())
 }
 
