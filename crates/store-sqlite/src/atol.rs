@@ -108,8 +108,49 @@ pub(crate) struct Intake {
 
 #[derive(Default)]
 struct IntakeKeys {
-    by_uuid: std::collections::BTreeSet<(u64, i64)>,
-    by_external: std::collections::BTreeSet<(u64, i64)>,
+    by_uuid: KeyMap,
+    by_external: KeyMap,
+}
+
+/// Hash → rowids. One rowid per hash in `first`; the rare second one with the same hash (a
+/// 64-bit collision) waits in `more`.
+#[derive(Default)]
+struct KeyMap {
+    first: std::collections::HashMap<u64, i64>,
+    more: Vec<(u64, i64)>,
+}
+
+impl KeyMap {
+    fn insert(&mut self, h: u64, rowid: i64) {
+        if let Some(&taken) = self.first.get(&h)
+            && taken != rowid
+        {
+            self.more.push((h, rowid));
+        } else {
+            self.first.insert(h, rowid);
+        }
+    }
+
+    fn remove(&mut self, h: u64, rowid: i64) {
+        if self.first.get(&h) == Some(&rowid) {
+            self.first.remove(&h);
+            if let Some(i) = self.more.iter().position(|(m, _)| *m == h) {
+                let (_, next) = self.more.swap_remove(i);
+                self.first.insert(h, next);
+            }
+        } else {
+            self.more.retain(|m| *m != (h, rowid));
+        }
+    }
+
+    fn hits(&self, h: u64) -> Vec<i64> {
+        let first = self.first.get(&h).copied();
+        first.into_iter().chain(self.more.iter().filter(|(m, _)| *m == h).map(|(_, r)| *r)).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.first.len() + self.more.len()
+    }
 }
 
 /// The in-memory keys of one log row.
@@ -118,10 +159,6 @@ pub(crate) struct IntakeKey {
     rowid: i64,
     uuid: u64,
     external: Option<u64>,
-}
-
-fn hits(set: &std::collections::BTreeSet<(u64, i64)>, h: u64) -> Vec<i64> {
-    set.range((h, i64::MIN)..=(h, i64::MAX)).map(|(_, rowid)| *rowid).collect()
 }
 
 impl Intake {
@@ -159,9 +196,9 @@ impl Intake {
     pub(crate) fn add(&self, keys: &[IntakeKey]) {
         let mut k = self.lock();
         for key in keys {
-            k.by_uuid.insert((key.uuid, key.rowid));
+            k.by_uuid.insert(key.uuid, key.rowid);
             if let Some(e) = key.external {
-                k.by_external.insert((e, key.rowid));
+                k.by_external.insert(e, key.rowid);
             }
         }
     }
@@ -169,16 +206,16 @@ impl Intake {
     pub(crate) fn remove(&self, keys: &[IntakeKey]) {
         let mut k = self.lock();
         for key in keys {
-            k.by_uuid.remove(&(key.uuid, key.rowid));
+            k.by_uuid.remove(key.uuid, key.rowid);
             if let Some(e) = key.external {
-                k.by_external.remove(&(e, key.rowid));
+                k.by_external.remove(e, key.rowid);
             }
         }
     }
 
     /// The log row of `uuid`, if it is (still) there.
     fn rowid_of(&self, c: &Connection, uuid: &str) -> StoreResult<Option<i64>> {
-        let candidates = hits(&self.lock().by_uuid, self.key(0, uuid, "", "", None).uuid);
+        let candidates = self.lock().by_uuid.hits(self.key(0, uuid, "", "", None).uuid);
         for rowid in candidates {
             let found = c
                 .prepare_cached("SELECT 1 FROM atol_intake WHERE rowid = ?1 AND uuid = ?2")
@@ -195,7 +232,7 @@ impl Intake {
     /// The `(uuid, timestamp)` of the log row with this external_id in the group.
     fn external(&self, c: &Connection, tenant: &str, group: &str, external: &str) -> StoreResult<Option<(String, String)>> {
         let Some(h) = self.key(0, "", tenant, group, Some(external)).external else { return Ok(None) };
-        let candidates = hits(&self.lock().by_external, h);
+        let candidates = self.lock().by_external.hits(h);
         for rowid in candidates {
             let found = c
                 .prepare_cached(
@@ -603,3 +640,29 @@ impl AtolStore for SqliteStore {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::KeyMap;
+
+    #[test]
+    fn key_map_keeps_every_rowid_of_a_colliding_hash() {
+        let mut m = KeyMap::default();
+        m.insert(7, 1);
+        m.insert(7, 2);
+        m.insert(7, 3);
+        m.insert(8, 4);
+        assert_eq!(m.hits(7), [1, 2, 3]);
+        assert_eq!(m.len(), 4);
+        m.remove(7, 1);
+        let mut left = m.hits(7);
+        left.sort_unstable();
+        assert_eq!(left, [2, 3]);
+        m.remove(7, 3);
+        assert_eq!(m.hits(7), [2]);
+        m.remove(7, 2);
+        assert!(m.hits(7).is_empty());
+        assert_eq!(m.hits(8), [4]);
+        assert_eq!(m.len(), 1);
+    }
+}
