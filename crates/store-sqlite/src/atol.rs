@@ -419,6 +419,36 @@ fn transition(c: &Connection, tail: &QueueTail, intake: &Intake, ts: &[AtolTrans
     Ok(out)
 }
 
+/// The groups with queued documents in `table` and their queue lengths counted up to `cap`: a
+/// skip scan over the queue index, one seek per group (the next group of the same tenant, else
+/// the first group of the next tenant), so a long backlog costs no more than a short one.
+fn queued_groups(c: &Connection, table: &str, cap: i64) -> StoreResult<Vec<((String, String), i64)>> {
+    let next_in_tenant = format!(
+        "SELECT tenant_id, group_code FROM {table} WHERE state = 'queued' AND tenant_id = ?1 AND group_code > ?2
+         ORDER BY tenant_id, group_code LIMIT 1"
+    );
+    let next_tenant = format!(
+        "SELECT tenant_id, group_code FROM {table} WHERE state = 'queued' AND tenant_id > ?1
+         ORDER BY tenant_id, group_code LIMIT 1"
+    );
+    let count = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE tenant_id = ?1 AND group_code = ?2 AND state = 'queued' LIMIT ?3)"
+    );
+    let pair = |r: &Row| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+    let mut out = Vec::new();
+    let mut at = (String::new(), String::new());
+    loop {
+        let mut next = c.prepare_cached(&next_in_tenant).map_err(db_err)?.query_row(params![at.0, at.1], pair).optional().map_err(db_err)?;
+        if next.is_none() {
+            next = c.prepare_cached(&next_tenant).map_err(db_err)?.query_row([&at.0], pair).optional().map_err(db_err)?;
+        }
+        let Some(group) = next else { return Ok(out) };
+        let n: i64 = c.prepare_cached(&count).map_err(db_err)?.query_row(params![group.0, group.1, cap], |r| r.get(0)).map_err(db_err)?;
+        out.push((group.clone(), n));
+        at = group;
+    }
+}
+
 /// `SELECT {DOC_COLUMNS}` from the log and the folded table together: each side ordered and
 /// limited on its own index, then merged.
 fn both(filter: &str, order: &str, limit: &str) -> String {
@@ -563,22 +593,8 @@ impl AtolStore for SqliteStore {
             let tx = c.unchecked_transaction().map_err(db_err)?;
             let mut groups = std::collections::BTreeMap::<(String, String), i64>::new();
             for table in ["atol_intake", "atol_documents"] {
-                let sql = format!(
-                    "WITH RECURSIVE g(t, c) AS (
-                       SELECT * FROM (SELECT tenant_id, group_code FROM {table} WHERE state = 'queued'
-                                      ORDER BY tenant_id, group_code LIMIT 1)
-                       UNION ALL
-                       SELECT (SELECT tenant_id FROM {table} WHERE state = 'queued' AND (tenant_id, group_code) > (g.t, g.c)
-                               ORDER BY tenant_id, group_code LIMIT 1),
-                              (SELECT group_code FROM {table} WHERE state = 'queued' AND (tenant_id, group_code) > (g.t, g.c)
-                               ORDER BY tenant_id, group_code LIMIT 1)
-                       FROM g WHERE g.t IS NOT NULL)
-                     SELECT t, c, (SELECT count(*) FROM (SELECT 1 FROM {table}
-                                    WHERE tenant_id = g.t AND group_code = g.c AND state = 'queued' LIMIT ?1))
-                     FROM g WHERE t IS NOT NULL"
-                );
-                for (t, g, n) in query(&tx, &sql, [cap], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))? {
-                    let total = groups.entry((t, g)).or_default();
+                for (key, n) in queued_groups(&tx, table, cap)? {
+                    let total = groups.entry(key).or_default();
                     *total = (*total + n).min(cap);
                 }
             }

@@ -131,7 +131,7 @@ fn evt_8_evt_11_evt_41_envelope_errors_and_limits() {
     assert!(matches!(parse_batch(b"{events:5}", 10), Err(BatchError::NotEnvelope(_))));
     assert!(matches!(parse_batch(b"{}", 10), Err(BatchError::NotEnvelope(_))));
     assert!(matches!(parse_batch(&[0xff, 0xfe], 10), Err(BatchError::NotUtf8)));
-    let many = format!("{{\"events\":[{}]}}", vec!["{}"; 11].join(","));
+    let many = format!("{{\"events\":[{}]}}", ["{}"; 11].join(","));
     assert_eq!(parse_batch(many.as_bytes(), 10), Err(BatchError::TooMany { count: 11, limit: 10 }));
     let b = parse_batch(br#"{"events":[]}"#, 10).unwrap();
     assert_eq!(b.warnings.len(), 3, "missing envelope fields are flagged: {:?}", b.warnings);
