@@ -116,3 +116,26 @@ async fn atol_log_fold_and_reload_keep_every_rule() {
     assert_eq!(uuids_of(s.atol_queue("t1", "g1", 10).await.unwrap()), ["b", "d"]);
     s.close().await;
 }
+
+/// The queued-groups skip scan visits every group of every tenant, in the log and folded alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atol_queued_groups_covers_every_tenant_and_group() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = SqliteStore::open(&dir.path().join("kassa.db")).expect("open");
+    let at = |uuid: &str, tenant: &str, group: &str| NewAtolDocument {
+        tenant_id: tenant.into(),
+        group_code: group.into(),
+        ..doc(uuid, Some(uuid), 1)
+    };
+    for (u, t, g) in [("1", "t1", "g1"), ("2", "t1", "g2"), ("3", "t1", "g2"), ("4", "t2", "g1")] {
+        assert_eq!(insert(&s, at(u, t, g)).await, AtolInsert::Stored);
+    }
+    wait_folded(&s).await;
+    for (u, t, g) in [("5", "t1", "g1"), ("6", "t3", "a")] {
+        assert_eq!(insert(&s, at(u, t, g)).await, AtolInsert::Stored);
+    }
+    let expected: Vec<(String, String, i64)> =
+        [("t1", "g1", 2), ("t1", "g2", 2), ("t2", "g1", 1), ("t3", "a", 1)].map(|(t, g, n)| (t.into(), g.into(), n)).into();
+    assert_eq!(s.atol_queued_groups(10).await.unwrap(), expected);
+    s.close().await;
+}
