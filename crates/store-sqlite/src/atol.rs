@@ -153,6 +153,9 @@ impl KeyMap {
     }
 }
 
+/// What a log row's keys are made of.
+const KEY_COLUMNS: &str = "rowid, uuid, tenant_id, group_code, external_id";
+
 /// The in-memory keys of one log row.
 #[derive(Clone, Copy)]
 pub(crate) struct IntakeKey {
@@ -165,18 +168,19 @@ impl Intake {
     /// Rebuilds the keys from the log (after a restart the log is the durable truth).
     pub(crate) fn load(c: &Connection) -> StoreResult<Self> {
         let intake = Self { keys: Default::default(), seed: std::hash::RandomState::new() };
-        let mut st = c
-            .prepare("SELECT rowid, uuid, tenant_id, group_code, external_id FROM atol_intake")
-            .map_err(db_err)?;
-        let mut rows = st.query([]).map_err(db_err)?;
-        let mut keys = Vec::new();
-        while let Some(r) = rows.next().map_err(db_err)? {
-            let (rowid, uuid, t, g, e): (i64, String, String, String, Option<String>) =
-                (r.get(0).map_err(db_err)?, r.get(1).map_err(db_err)?, r.get(2).map_err(db_err)?, r.get(3).map_err(db_err)?, r.get(4).map_err(db_err)?);
-            keys.push(intake.key(rowid, &uuid, &t, &g, e.as_deref()));
-        }
+        let keys = intake.read_keys(c, &format!("SELECT {KEY_COLUMNS} FROM atol_intake"), [])?;
         intake.add(&keys);
         Ok(intake)
+    }
+
+    /// The keys of the log rows `sql` selects (its columns: [`KEY_COLUMNS`]).
+    fn read_keys(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<IntakeKey>> {
+        let mut st = c.prepare_cached(sql).map_err(db_err)?;
+        let keys = st.query_map(params, |r| {
+            let (uuid, tenant, group): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            Ok(self.key(r.get(0)?, &uuid, &tenant, &group, r.get::<_, Option<String>>(4)?.as_deref()))
+        });
+        keys.map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)
     }
 
     fn key(&self, rowid: i64, uuid: &str, tenant: &str, group: &str, external: Option<&str>) -> IntakeKey {
@@ -343,18 +347,7 @@ pub(crate) fn insert_documents(
 pub(crate) fn fold(c: &Connection, intake: &Intake, max_rows: i64) -> StoreResult<usize> {
     c.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
     let moved = (|| {
-        let mut keys = Vec::new();
-        {
-            let mut st = c
-                .prepare_cached("SELECT rowid, uuid, tenant_id, group_code, external_id FROM atol_intake ORDER BY rowid LIMIT ?1")
-                .map_err(db_err)?;
-            let mut rows = st.query([max_rows]).map_err(db_err)?;
-            while let Some(r) = rows.next().map_err(db_err)? {
-                let (rowid, uuid, t, g, e): (i64, String, String, String, Option<String>) =
-                    (r.get(0).map_err(db_err)?, r.get(1).map_err(db_err)?, r.get(2).map_err(db_err)?, r.get(3).map_err(db_err)?, r.get(4).map_err(db_err)?);
-                keys.push(intake.key(rowid, &uuid, &t, &g, e.as_deref()));
-            }
-        }
+        let keys = intake.read_keys(c, &format!("SELECT {KEY_COLUMNS} FROM atol_intake ORDER BY rowid LIMIT ?1"), [max_rows])?;
         let Some(last) = keys.last().map(|k| k.rowid) else { return Ok(keys) };
         c.prepare_cached(&format!(
             "INSERT INTO atol_documents ({DOC_COLUMNS}) SELECT {DOC_COLUMNS} FROM atol_intake WHERE rowid <= ?1 ORDER BY rowid"
