@@ -184,8 +184,15 @@ impl Intake {
     }
 
     fn key(&self, rowid: i64, uuid: &str, tenant: &str, group: &str, external: Option<&str>) -> IntakeKey {
-        use std::hash::BuildHasher;
-        IntakeKey { rowid, uuid: self.seed.hash_one(uuid), external: external.map(|e| self.seed.hash_one((tenant, group, e))) }
+        IntakeKey { rowid, uuid: self.uuid_hash(uuid), external: external.map(|e| self.external_hash(tenant, group, e)) }
+    }
+
+    fn uuid_hash(&self, uuid: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.seed, uuid)
+    }
+
+    fn external_hash(&self, tenant: &str, group: &str, external: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.seed, (tenant, group, external))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, IntakeKeys> {
@@ -219,7 +226,7 @@ impl Intake {
 
     /// The log row of `uuid`, if it is (still) there.
     fn rowid_of(&self, c: &Connection, uuid: &str) -> StoreResult<Option<i64>> {
-        let candidates = self.lock().by_uuid.hits(self.key(0, uuid, "", "", None).uuid);
+        let candidates = self.lock().by_uuid.hits(self.uuid_hash(uuid));
         for rowid in candidates {
             let found = c
                 .prepare_cached("SELECT 1 FROM atol_intake WHERE rowid = ?1 AND uuid = ?2")
@@ -235,8 +242,7 @@ impl Intake {
 
     /// The `(uuid, timestamp)` of the log row with this external_id in the group.
     fn external(&self, c: &Connection, tenant: &str, group: &str, external: &str) -> StoreResult<Option<(String, String)>> {
-        let Some(h) = self.key(0, "", tenant, group, Some(external)).external else { return Ok(None) };
-        let candidates = self.lock().by_external.hits(h);
+        let candidates = self.lock().by_external.hits(self.external_hash(tenant, group, external));
         for rowid in candidates {
             let found = c
                 .prepare_cached(
