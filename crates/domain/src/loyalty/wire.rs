@@ -178,7 +178,8 @@ pub struct DocumentRequest {
     pub payment: Option<Payment>,
     pub payments: Vec<DocPayment>,
     pub discarded_amount: Option<Money>,
-    /// LOY-79: hash of the canonical request without `dateTime`.
+    /// LOY-79: hash of the canonical request without `dateTime` (empty for `calculate`, which
+    /// is never replayed).
     pub fingerprint: String,
 }
 
@@ -595,7 +596,8 @@ pub fn parse_document(value: &Value) -> Result<DocumentRequest, LoyaltyError> {
         payment,
         payments: payments.unwrap_or_default(),
         discarded_amount: money(obj, "discardedAmount")?,
-        fingerprint: fingerprint(value),
+        // Only the settling actions look for replays; a precheck never does.
+        fingerprint: if action == Action::Calculate { String::new() } else { fingerprint(value) },
     })
 }
 
