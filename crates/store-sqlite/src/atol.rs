@@ -524,7 +524,7 @@ impl AtolStore for SqliteStore {
     async fn atol_insert_documents(&self, docs: &[NewAtolDocument]) -> StoreResult<Vec<AtolInsert>> {
         let (docs, inner, undo) = (docs.to_vec(), self.inner.clone(), self.inner.clone());
         let (answers, _) = self
-            .write_or_undo(
+            .write_then(
                 move |c| {
                     let mut added = Vec::new();
                     let answers = insert_documents(c, &inner.atol_tail, &inner.atol_intake, &docs, &mut added);
@@ -533,7 +533,11 @@ impl AtolStore for SqliteStore {
                     }
                     Ok((answers?, added))
                 },
-                move |(_, added): &(Vec<AtolInsert>, Vec<IntakeKey>)| undo.atol_intake.remove(added),
+                move |committed, (_, added): &(Vec<AtolInsert>, Vec<IntakeKey>)| {
+                    if !committed {
+                        undo.atol_intake.remove(added);
+                    }
+                },
             )
             .await?;
         Ok(answers)

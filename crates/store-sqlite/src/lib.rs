@@ -72,6 +72,7 @@ struct Inner {
     reader_slots: Semaphore,
     atol_tail: atol::QueueTail,
     atol_intake: Arc<atol::Intake>,
+    loyalty_cache: Arc<loyalty::ReadCache>,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -179,6 +180,7 @@ impl SqliteStore {
                 reader_slots: Semaphore::new(READERS),
                 atol_tail,
                 atol_intake,
+                loyalty_cache: Arc::default(),
             }),
         })
     }
@@ -198,16 +200,18 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.write_or_undo(f, |_| ()).await
+        self.write_then(f, |_, _| ()).await
     }
 
-    /// [`write`](Self::write) for a call that also records state in memory: if `f` succeeded
-    /// but the shared COMMIT failed, `undo` gets its result to take that state back.
-    async fn write_or_undo<T, F, U>(&self, f: F, undo: U) -> StoreResult<T>
+    /// [`write`](Self::write) for a call that also keeps state in memory. When `f` succeeded,
+    /// `then(committed, &result)` runs on the writer thread once the shared COMMIT has finished,
+    /// whether or not the caller still waits: to take that state back if the COMMIT failed, or
+    /// to drop cached reads the call made stale.
+    async fn write_then<T, F, U>(&self, f: F, then: U) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-        U: FnOnce(&T) + Send + 'static,
+        U: FnOnce(bool, &T) + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -217,8 +221,8 @@ impl SqliteStore {
             });
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit| {
-                if let (Err(_), Ok(value)) = (&commit, &result) {
-                    undo(value);
+                if let Ok(value) = &result {
+                    then(commit.is_ok(), value);
                 }
                 let _ = tx.send(commit.and(result));
             });
@@ -380,8 +384,8 @@ impl Store for SqliteStore {
     }
 
     async fn apply_tenant(&self, spec: &TenantSpec, now_ms: i64) -> StoreResult<ApplyReport> {
-        let spec = spec.clone();
-        self.write(move |c| provisioning::apply_tenant(c, &spec, now_ms)).await
+        let (spec, cache) = (spec.clone(), self.inner.loyalty_cache.clone());
+        self.write_then(move |c| provisioning::apply_tenant(c, &spec, now_ms), move |_, _| cache.invalidate()).await
     }
 
     async fn tenant(&self, id: &str) -> StoreResult<Option<TenantView>> {

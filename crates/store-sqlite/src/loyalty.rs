@@ -8,6 +8,9 @@ use kassa_money::Money;
 use kassa_store::loyalty::*;
 use kassa_store::{RuleRow, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const CLIENT_COLS: &str =
     "id, name, phone, email, blocked, requires_validation, balance_minor, held_minor, version";
@@ -166,10 +169,78 @@ fn rules(c: &Connection, tenant: &str) -> StoreResult<Vec<kassa_domain::provisio
     rows.iter().map(RuleRow::to_rule).collect()
 }
 
-fn snapshot(c: &Connection, tenant: &str, q: &SnapshotQuery) -> StoreResult<Snapshot> {
-    let mut s = Snapshot { rules: rules(c, tenant)?, ..Default::default() };
+/// The tenant rules and the clients that snapshots read, kept between requests: this process
+/// is the only one writing the database file. Every write that changes rules, clients, cards
+/// or balances moves `generation` on once its COMMIT has finished, and an entry is used only
+/// under the generation that was current before it was read from the database — so no entry
+/// read before a commit is used after that commit (reads stay as fresh as without the cache).
+#[derive(Default)]
+pub(crate) struct ReadCache {
+    generation: AtomicU64,
+    entries: Mutex<CacheEntries>,
+}
+
+#[derive(Default)]
+struct CacheEntries {
+    generation: u64,
+    rules: HashMap<String, Vec<kassa_domain::provisioning::LoyaltyRule>>,
+    clients: HashMap<(String, ClientKey), ClientState>,
+}
+
+/// Clients kept at most; past it the cache starts afresh (unknown cards are never kept).
+const CACHED_CLIENTS: usize = 10_000;
+
+impl ReadCache {
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The entries of one generation, emptied when a newer one is seen; `None` for a reader
+    /// that started before the current one.
+    fn entries(&self, generation: u64) -> Option<std::sync::MutexGuard<'_, CacheEntries>> {
+        let mut e = self.entries.lock().ok()?;
+        if e.generation < generation {
+            *e = CacheEntries { generation, ..Default::default() };
+        }
+        (e.generation == generation).then_some(e)
+    }
+
+    fn get(&self, generation: u64, tenant: &str, key: Option<&ClientKey>) -> (Option<Vec<kassa_domain::provisioning::LoyaltyRule>>, Option<ClientState>) {
+        let Some(e) = self.entries(generation) else { return (None, None) };
+        let client = key.and_then(|k| e.clients.get(&(tenant.to_owned(), k.clone())).cloned());
+        (e.rules.get(tenant).cloned(), client)
+    }
+
+    fn put(&self, generation: u64, tenant: &str, key: Option<&ClientKey>, s: &Snapshot) {
+        let Some(mut e) = self.entries(generation) else { return };
+        if !e.rules.contains_key(tenant) {
+            e.rules.insert(tenant.to_owned(), s.rules.clone());
+        }
+        // A client with accruals still to activate changes with the clock: read it every time.
+        if let (Some(k), Some(c)) = (key, &s.client)
+            && c.account.pending == Money::ZERO
+        {
+            if e.clients.len() >= CACHED_CLIENTS {
+                e.clients.clear();
+            }
+            e.clients.insert((tenant.to_owned(), k.clone()), c.clone());
+        }
+    }
+}
+
+fn snapshot(
+    c: &Connection,
+    tenant: &str,
+    q: &SnapshotQuery,
+    cached_rules: Option<Vec<kassa_domain::provisioning::LoyaltyRule>>,
+    cached_client: Option<ClientState>,
+) -> StoreResult<Snapshot> {
+    let mut s = Snapshot { rules: cached_rules.map_or_else(|| rules(c, tenant), Ok)?, ..Default::default() };
     if let Some(key) = &q.client {
-        s.client = client_by_key(c, tenant, key, q.now_ms)?;
+        s.client = match cached_client {
+            Some(client) => Some(client),
+            None => client_by_key(c, tenant, key, q.now_ms)?,
+        };
     }
     if let Some(uid) = &q.uid {
         if let Some(t) = &q.doc_type {
@@ -419,18 +490,34 @@ impl LoyaltyStore for SqliteStore {
     }
 
     async fn loyalty_snapshot(&self, tenant: &str, q: &SnapshotQuery) -> StoreResult<Snapshot> {
-        let (tenant, q) = (tenant.to_owned(), q.clone());
-        self.read_point(move |c| snapshot(c, &tenant, &q)).await
+        let cache = &self.inner.loyalty_cache;
+        // Before the database is read: see ReadCache.
+        let generation = cache.generation.load(Ordering::SeqCst);
+        let (rules, client) = cache.get(generation, tenant, q.client.as_ref());
+        let complete = rules.is_some() && (client.is_some() || q.client.is_none());
+        let (t, query) = (tenant.to_owned(), q.clone());
+        let s = self.read_point(move |c| snapshot(c, &t, &query, rules, client)).await?;
+        if !complete {
+            cache.put(generation, tenant, q.client.as_ref(), &s);
+        }
+        Ok(s)
     }
 
     async fn loyalty_commit(&self, tenant: &str, m: &Commit, now_ms: i64) -> StoreResult<i64> {
-        let (tenant, m) = (tenant.to_owned(), m.clone());
-        self.write(move |c| commit(c, &tenant, &m, now_ms)).await
+        let (tenant, m, cache) = (tenant.to_owned(), m.clone(), self.inner.loyalty_cache.clone());
+        // Ledger entries change balances; anything else in a commit leaves rules and clients be.
+        let changes_clients = !m.entries.is_empty();
+        self.write_then(move |c| commit(c, &tenant, &m, now_ms), move |_, _| {
+            if changes_clients {
+                cache.invalidate();
+            }
+        })
+        .await
     }
 
     async fn loyalty_put_client(&self, tenant: &str, client: &ClientRow, now_ms: i64) -> StoreResult<bool> {
-        let (tenant, client) = (tenant.to_owned(), client.clone());
-        self.write(move |c| put_client(c, &tenant, &client, now_ms)).await
+        let (tenant, client, cache) = (tenant.to_owned(), client.clone(), self.inner.loyalty_cache.clone());
+        self.write_then(move |c| put_client(c, &tenant, &client, now_ms), move |_, _| cache.invalidate()).await
     }
 
     async fn loyalty_client(&self, tenant: &str, id: &str, now_ms: i64) -> StoreResult<Option<ClientState>> {

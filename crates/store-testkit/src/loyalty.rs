@@ -17,7 +17,8 @@ macro_rules! loyalty_suite {
             $crate::loyalty_suite!(@cases $make;
                 loyalty_clients_cards_and_tenants, loyalty_commit_is_all_or_nothing,
                 loyalty_versions_and_holds_guard_commits, loyalty_snapshot_reads_documents_holds_and_codes,
-                loyalty_audit_lists_and_reads, loyalty_concurrent_commits_keep_the_ledger_balanced);
+                loyalty_audit_lists_and_reads, loyalty_concurrent_commits_keep_the_ledger_balanced,
+                loyalty_snapshot_sees_every_acknowledged_change);
         }
     };
     (@cases $make:expr; $($case:ident),*) => {
@@ -244,4 +245,46 @@ pub async fn loyalty_concurrent_commits_keep_the_ledger_balanced(h: &dyn Harness
     assert_eq!(e.len(), 32);
     let sum = e.iter().fold(Money::ZERO, |a, e| a + e.balance_delta);
     assert_eq!(s.loyalty_client(T, "c1", 0).await.unwrap().unwrap().account.balance, sum);
+}
+
+/// A snapshot taken after a write was acknowledged shows it — balances, rules and client
+/// fields — even while other snapshots race with the writes (a backend may keep reads in
+/// memory between requests).
+pub async fn loyalty_snapshot_sees_every_acknowledged_change(h: &dyn Harness) {
+    let s = setup(h).await;
+    let card = || q(Some(ClientKey::Card("111".into())));
+    let racing = {
+        let s = s.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = s.loyalty_snapshot(T, &card()).await;
+                tokio::task::yield_now().await;
+            }
+        });
+        (stop, task)
+    };
+    let before = s.loyalty_snapshot(T, &card()).await.unwrap().client.unwrap();
+    for i in 1..=40 {
+        let c = Commit { entries: vec![entry(EntryKind::Adjustment, 1)], ..Default::default() };
+        s.loyalty_commit(T, &c, 10 + i).await.unwrap();
+        let now = s.loyalty_snapshot(T, &card()).await.unwrap().client.unwrap();
+        assert_eq!(now.account.balance, Money::from_minor(i), "balance after commit {i}");
+        assert!(now.version > before.version);
+        // A commit of an audit record alone changes nothing a snapshot shows.
+        s.loyalty_commit(T, &Commit { audit: Some(audit(0)), ..Default::default() }, 10 + i).await.unwrap();
+        assert_eq!(s.loyalty_snapshot(T, &card()).await.unwrap().client.unwrap(), now);
+    }
+    // New rules and a blocked client show at once.
+    let mut t = TenantSpec::new(T, "Loyalty");
+    t.loyalty = Some(LoyaltySpec { access_key: Some("password".into()), rules: vec![] });
+    s.apply_tenant(&t, 100).await.unwrap();
+    assert!(s.loyalty_snapshot(T, &card()).await.unwrap().rules.is_empty());
+    let mut c = s.loyalty_client(T, "c1", 100).await.unwrap().unwrap().client;
+    c.blocked = true;
+    s.loyalty_put_client(T, &c, 101).await.unwrap();
+    assert!(s.loyalty_snapshot(T, &card()).await.unwrap().client.unwrap().client.blocked);
+    racing.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    racing.1.await.unwrap();
 }
