@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "loyalty", sql: include_str!("../migrations/0004_loyalty.sql") },
     Migration { version: 5, name: "events", sql: include_str!("../migrations/0005_events.sql") },
     Migration { version: 6, name: "atol_intake", sql: include_str!("../migrations/0006_atol_intake.sql") },
+    Migration { version: 7, name: "loyalty_audit", sql: include_str!("../migrations/0007_loyalty_audit.sql") },
 ];
 
 /// Most calls one group commit takes; bounds the latency of the first caller in a batch.
