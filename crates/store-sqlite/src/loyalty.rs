@@ -84,8 +84,8 @@ fn audit_row(r: &Row) -> rusqlite::Result<AuditRecord> {
 
 /// Fills in the cards and the not-yet-active accruals of a client read by `client_row`.
 fn complete(c: &Connection, tenant: &str, mut s: ClientState, now_ms: i64) -> StoreResult<ClientState> {
-    // Hot-path reads sort in Rust: in this SQLite build a statement with ORDER BY costs about
-    // ten times more per call than the same statement without it (measured; BENCHMARKS.md).
+    // Hot-path reads sort in Rust. (An ORDER BY once cost ten times more per call: SQLite
+    // compiled such statements again for every binding until `tune` in lib.rs turned that off.)
     let mut st = c.prepare_cached("SELECT card FROM loyalty_cards WHERE tenant_id = ?1 AND client_id = ?2").map_err(db_err)?;
     let mut cards: Vec<String> =
         st.query_map(params![tenant, s.client.id], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
