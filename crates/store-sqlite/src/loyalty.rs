@@ -4,6 +4,7 @@ use crate::{SqliteStore, db_err};
 use async_trait::async_trait;
 use kassa_domain::loyalty::ledger::{Account, EntryKind};
 use kassa_domain::loyalty::wire::ClientKey;
+use kassa_domain::provisioning::LoyaltyRule;
 use kassa_money::Money;
 use kassa_store::loyalty::*;
 use kassa_store::{RuleRow, StoreError, StoreResult};
@@ -142,7 +143,7 @@ fn doc(c: &Connection, tenant: &str, uid: &str, doc_type: &str) -> StoreResult<O
         .map_err(db_err)
 }
 
-fn rules(c: &Connection, tenant: &str) -> StoreResult<Vec<kassa_domain::provisioning::LoyaltyRule>> {
+fn rules(c: &Connection, tenant: &str) -> StoreResult<Vec<LoyaltyRule>> {
     let mut st = c
         .prepare_cached(
             "SELECT id, kind, target_kind, target, percent_bp, price_minor, hours FROM loyalty_rules
@@ -183,7 +184,7 @@ pub(crate) struct ReadCache {
 #[derive(Default)]
 struct CacheEntries {
     generation: u64,
-    rules: HashMap<String, Vec<kassa_domain::provisioning::LoyaltyRule>>,
+    rules: HashMap<String, Vec<LoyaltyRule>>,
     clients: HashMap<(String, ClientKey), ClientState>,
 }
 
@@ -205,7 +206,7 @@ impl ReadCache {
         (e.generation == generation).then_some(e)
     }
 
-    fn get(&self, generation: u64, tenant: &str, key: Option<&ClientKey>) -> (Option<Vec<kassa_domain::provisioning::LoyaltyRule>>, Option<ClientState>) {
+    fn get(&self, generation: u64, tenant: &str, key: Option<&ClientKey>) -> (Option<Vec<LoyaltyRule>>, Option<ClientState>) {
         let Some(e) = self.entries(generation) else { return (None, None) };
         let client = key.and_then(|k| e.clients.get(&(tenant.to_owned(), k.clone())).cloned());
         (e.rules.get(tenant).cloned(), client)
@@ -232,7 +233,7 @@ fn snapshot(
     c: &Connection,
     tenant: &str,
     q: &SnapshotQuery,
-    cached_rules: Option<Vec<kassa_domain::provisioning::LoyaltyRule>>,
+    cached_rules: Option<Vec<LoyaltyRule>>,
     cached_client: Option<ClientState>,
 ) -> StoreResult<Snapshot> {
     let mut s = Snapshot { rules: cached_rules.map_or_else(|| rules(c, tenant), Ok)?, ..Default::default() };
@@ -494,10 +495,10 @@ impl LoyaltyStore for SqliteStore {
         // Before the database is read: see ReadCache.
         let generation = cache.generation.load(Ordering::SeqCst);
         let (rules, client) = cache.get(generation, tenant, q.client.as_ref());
-        let complete = rules.is_some() && (client.is_some() || q.client.is_none());
+        let all_cached = rules.is_some() && (client.is_some() || q.client.is_none());
         let (t, query) = (tenant.to_owned(), q.clone());
         let s = self.read_point(move |c| snapshot(c, &t, &query, rules, client)).await?;
-        if !complete {
+        if !all_cached {
             cache.put(generation, tenant, q.client.as_ref(), &s);
         }
         Ok(s)
