@@ -88,14 +88,21 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     })
 }
 
+/// The register's identity and group, or NotFound.
+fn known_register(c: &Connection, id: &str) -> StoreResult<RegisterRows> {
+    register_rows(c, id)?.ok_or_else(|| StoreError::NotFound(format!("no register '{id}'")))
+}
+
 fn apply(c: &Connection, id: &str, command: &Command, opts: ApplyOptions) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
-    let Some(rows) = register_rows(c, id)? else {
-        return Err(StoreError::NotFound(format!("no register '{id}'")));
-    };
+    apply_to(c, &known_register(c, id)?, command, opts)
+}
+
+fn apply_to(c: &Connection, rows: &RegisterRows, command: &Command, opts: ApplyOptions) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
+    let id = rows.register.id.as_str();
     let current = match state_row(c, id)? {
         Some(s) => s,
         None => {
-            let init = match initial_state_row(&rows, opts.now_ms) {
+            let init = match initial_state_row(rows, opts.now_ms) {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(e)),
             };
@@ -109,7 +116,7 @@ fn apply(c: &Connection, id: &str, command: &Command, opts: ApplyOptions) -> Sto
             init
         }
     };
-    let t = match transition(&rows, &current, command, opts)? {
+    let t = match transition(rows, &current, command, opts)? {
         Ok(t) => t,
         Err(e) => return Ok(Err(e)),
     };
@@ -164,13 +171,11 @@ fn apply_keyed(
     command: &Command,
     opts: ApplyOptions,
 ) -> StoreResult<Result<Vec<JournalEntry>, FiscalError>> {
-    let Some(rows) = register_rows(c, id)? else {
-        return Err(StoreError::NotFound(format!("no register '{id}'")));
-    };
+    let rows = known_register(c, id)?;
     if let Some(e) = keyed_entry(c, &rows.tenant_id, key)? {
         return Ok(Ok(vec![e]));
     }
-    let out = apply(c, id, command, opts)?;
+    let out = apply_to(c, &rows, command, opts)?;
     if let Ok(Some(last)) = out.as_ref().map(|v| v.last()) {
         c.prepare_cached("INSERT INTO fiscal_keys (tenant_id, doc_key, register_id, seq) VALUES (?1, ?2, ?3, ?4)")
             .map_err(db_err)?
