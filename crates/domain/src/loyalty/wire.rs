@@ -1,12 +1,12 @@
 //! Parsing and validating Frontol loyalty requests (frontol-loyalty.md §3–§5, §11).
 //!
 //! Bodies are parsed strictly first and, when that fails, leniently (comments and trailing
-//! commas, LOY-85) into a generic JSON value (duplicate keys: last wins, LOY-87), then mapped to
+//! commas, LOY-85) into a [`Json`] tree (duplicate keys: last wins, LOY-87), then mapped to
 //! typed requests. Numbers are read from their exact text (LOY-45), also when sent as strings
 //! (LOY-86). Every failure carries the protocol error code of LOY-11.
 
 use kassa_money::{Money, Quantity};
-use serde_json::{Map, Value};
+use super::json::{Json, Members, member};
 
 /// Largest accepted body; the face refuses bigger ones before hashing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -191,13 +191,13 @@ pub struct ClientRequest {
 }
 
 /// LOY-85: strict JSON first, then the lenient form (comments, trailing commas).
-pub fn parse_json(body: &[u8]) -> Result<Value, LoyaltyError> {
+pub fn parse_json(body: &[u8]) -> Result<Json<'_>, LoyaltyError> {
     let bad = || LoyaltyError::malformed("Некорректный JSON в запросе");
     let text = std::str::from_utf8(body).map_err(|_| LoyaltyError::malformed("Тело запроса не в UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match serde_json::from_str::<Value>(text) {
+    match Json::parse(text) {
         Ok(v) => Ok(v),
-        Err(_) => serde_json::from_str::<Value>(&strip_lenient(text)).map_err(|_| bad()),
+        Err(_) => Json::parse(&strip_lenient(text)).map(Json::into_owned).map_err(|_| bad()),
     }
 }
 
@@ -271,7 +271,7 @@ pub fn strip_lenient(text: &str) -> String {
 
 /// LOY-79: the canonical form of a request (keys sorted, numbers normalised, no whitespace)
 /// without `dateTime`, hashed with SHA-256.
-pub fn fingerprint(value: &Value) -> String {
+pub fn fingerprint(value: &Json) -> String {
     use sha2::Digest;
     let mut canon = String::with_capacity(2048);
     write_canonical(value, &mut canon, true);
@@ -279,23 +279,31 @@ pub fn fingerprint(value: &Value) -> String {
 }
 
 /// Writes `v` canonically; at the top level `dateTime` is left out.
-fn write_canonical(v: &Value, out: &mut String, top: bool) {
+fn write_canonical(v: &Json, out: &mut String, top: bool) {
     match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().filter(|k| !(top && k.as_str() == "dateTime")).collect();
-            keys.sort_unstable();
+        Json::Object(m) => {
+            let mut members: Vec<(&str, &Json)> =
+                m.iter().map(|(k, v)| (k.as_ref(), v)).filter(|(k, _)| !(top && *k == "dateTime")).collect();
+            // Sorted by name (stable, so a name sent twice keeps its order), then its last
+            // occurrence only (LOY-87).
+            members.sort_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            for (i, (k, v)) in members.iter().enumerate() {
+                if members.get(i + 1).is_some_and(|next| next.0 == *k) {
+                    continue;
+                }
+                if !first {
                     out.push(',');
                 }
+                first = false;
                 write_string(k, out);
                 out.push(':');
-                write_canonical(&m[k.as_str()], out, false);
+                write_canonical(v, out, false);
             }
             out.push('}');
         }
-        Value::Array(a) => {
+        Json::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
@@ -305,9 +313,10 @@ fn write_canonical(v: &Value, out: &mut String, top: bool) {
             }
             out.push(']');
         }
-        Value::Number(n) => out.push_str(&normalise_number(&n.to_string())),
-        Value::String(s) => write_string(s, out),
-        other => out.push_str(&other.to_string()),
+        Json::Number(n) => out.push_str(&normalise_number(n)),
+        Json::String(s) => write_string(s, out),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Null => out.push_str("null"),
     }
 }
 
@@ -318,7 +327,7 @@ fn write_string(s: &str, out: &mut String) {
         out.push_str(s);
         out.push('"');
     } else {
-        out.push_str(&Value::String(s.to_owned()).to_string());
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
     }
 }
 
@@ -331,36 +340,36 @@ fn normalise_number(text: &str) -> String {
     if t == "-0" || t.is_empty() { "0".into() } else { t.to_owned() }
 }
 
-fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    match obj.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
+fn field<'v, 'a>(obj: &'v Members<'a>, key: &str) -> Option<&'v Json<'a>> {
+    match member(obj, key) {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) if s.trim().is_empty() => None,
         Some(v) => Some(v),
     }
 }
 
 /// A text field; numbers are taken as their text (a POS may send codes as numbers).
-fn text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, LoyaltyError> {
+fn text(obj: &Members, key: &str) -> Result<Option<String>, LoyaltyError> {
     match field(obj, key) {
         None => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= MAX_TEXT => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(LoyaltyError::malformed(format!("Поле {key} слишком длинное"))),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Json::String(s)) if s.chars().count() <= MAX_TEXT => Ok(Some(s.to_string())),
+        Some(Json::String(_)) => Err(LoyaltyError::malformed(format!("Поле {key} слишком длинное"))),
+        Some(Json::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err(LoyaltyError::malformed(format!("Поле {key} должно быть строкой"))),
     }
 }
 
 /// The exact text of a numeric field, also from a string with whitespace (LOY-86).
-fn number_text(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, LoyaltyError> {
+fn number_text(obj: &Members, key: &str) -> Result<Option<String>, LoyaltyError> {
     match field(obj, key) {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(Json::Number(n)) => Ok(Some(n.to_string())),
+        Some(Json::String(s)) => Ok(Some(s.trim().to_owned())),
         Some(_) => Err(LoyaltyError::malformed(format!("Поле {key} должно быть числом"))),
     }
 }
 
-fn money(obj: &Map<String, Value>, key: &str) -> Result<Option<Money>, LoyaltyError> {
+fn money(obj: &Members, key: &str) -> Result<Option<Money>, LoyaltyError> {
     // LOY-45: rounded half away from zero to 0.01, from the decimal text.
     number_text(obj, key)?
         .map(|t| {
@@ -372,7 +381,7 @@ fn money(obj: &Map<String, Value>, key: &str) -> Result<Option<Money>, LoyaltyEr
         .transpose()
 }
 
-fn quantity(obj: &Map<String, Value>, key: &str) -> Result<Option<Quantity>, LoyaltyError> {
+fn quantity(obj: &Members, key: &str) -> Result<Option<Quantity>, LoyaltyError> {
     number_text(obj, key)?
         .map(|t| {
             Quantity::parse_rounded(&t)
@@ -383,7 +392,7 @@ fn quantity(obj: &Map<String, Value>, key: &str) -> Result<Option<Quantity>, Loy
         .transpose()
 }
 
-fn integer(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, LoyaltyError> {
+fn integer(obj: &Members, key: &str) -> Result<Option<i64>, LoyaltyError> {
     number_text(obj, key)?
         .map(|t| t.parse::<i64>().map_err(|_| LoyaltyError::malformed(format!("Поле {key} должно быть целым числом"))))
         .transpose()
@@ -402,11 +411,11 @@ fn enum_value<T: Copy>(raw: &str, options: &[(&str, T)]) -> Option<T> {
         .map(|(_, v)| *v)
 }
 
-fn root(value: &Value) -> Result<&Map<String, Value>, LoyaltyError> {
+fn root<'v, 'a>(value: &'v Json<'a>) -> Result<&'v Members<'a>, LoyaltyError> {
     value.as_object().ok_or_else(|| LoyaltyError::malformed("Тело запроса должно быть JSON-объектом"))
 }
 
-fn common(obj: &Map<String, Value>) -> Result<Common, LoyaltyError> {
+fn common(obj: &Members) -> Result<Common, LoyaltyError> {
     Ok(Common {
         date_time: text(obj, "dateTime")?,
         organization: text(obj, "organization")?,
@@ -416,10 +425,10 @@ fn common(obj: &Map<String, Value>) -> Result<Common, LoyaltyError> {
 }
 
 /// LOY-20, LOY-25: `card` wins over `mobilePhone`; neither counts as missing.
-fn client(obj: &Map<String, Value>) -> Result<ClientKey, LoyaltyError> {
+fn client(obj: &Members) -> Result<ClientKey, LoyaltyError> {
     let missing = || LoyaltyError::malformed("Отсутствует идентификатор клиента (client.card или client.mobilePhone)");
     let c = match field(obj, "client") {
-        Some(Value::Object(c)) => c,
+        Some(Json::Object(c)) => c,
         Some(_) => return Err(LoyaltyError::malformed("Поле client должно быть объектом")),
         None => return Err(missing()),
     };
@@ -443,10 +452,10 @@ pub fn normalise_phone(raw: &str) -> String {
     raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect()
 }
 
-fn positions(obj: &Map<String, Value>) -> Result<Vec<Position>, LoyaltyError> {
+fn positions(obj: &Members) -> Result<Vec<Position>, LoyaltyError> {
     let arr = match field(obj, "positions") {
         None => return Ok(Vec::new()),
-        Some(Value::Array(a)) => a,
+        Some(Json::Array(a)) => a,
         Some(_) => return Err(LoyaltyError::malformed("Поле positions должно быть массивом")),
     };
     if arr.len() > MAX_POSITIONS {
@@ -480,16 +489,16 @@ fn positions(obj: &Map<String, Value>) -> Result<Vec<Position>, LoyaltyError> {
         .collect()
 }
 
-fn mode(obj: &Map<String, Value>, key: &str) -> Result<PaymentMode, LoyaltyError> {
+fn mode(obj: &Members, key: &str) -> Result<PaymentMode, LoyaltyError> {
     let raw = required(text(obj, "mode")?, key)?;
     enum_value(&raw, &[("fiscal", PaymentMode::Fiscal), ("nonFiscal", PaymentMode::NonFiscal)])
         .ok_or_else(|| LoyaltyError::unsupported(format!("Неподдерживаемый режим оплаты {raw}")))
 }
 
-fn payment(obj: &Map<String, Value>) -> Result<Option<Payment>, LoyaltyError> {
+fn payment(obj: &Members) -> Result<Option<Payment>, LoyaltyError> {
     let p = match field(obj, "payment") {
         None => return Ok(None),
-        Some(Value::Object(p)) => p,
+        Some(Json::Object(p)) => p,
         Some(_) => return Err(LoyaltyError::malformed("Поле payment должно быть объектом")),
     };
     let amount = required(money(p, "amount")?, "payment.amount")?;
@@ -497,10 +506,10 @@ fn payment(obj: &Map<String, Value>) -> Result<Option<Payment>, LoyaltyError> {
     Ok(Some(Payment { mode, amount }))
 }
 
-fn payments(obj: &Map<String, Value>) -> Result<Option<Vec<DocPayment>>, LoyaltyError> {
+fn payments(obj: &Members) -> Result<Option<Vec<DocPayment>>, LoyaltyError> {
     let arr = match field(obj, "payments") {
         None => return Ok(None),
-        Some(Value::Array(a)) => a,
+        Some(Json::Array(a)) => a,
         Some(_) => return Err(LoyaltyError::malformed("Поле payments должно быть массивом")),
     };
     if arr.len() > MAX_POSITIONS {
@@ -532,7 +541,7 @@ fn payments(obj: &Map<String, Value>) -> Result<Option<Vec<DocPayment>>, Loyalty
 }
 
 /// LOY-23, LOY-25: a `/document` body → a request its action can work with.
-pub fn parse_document(value: &Value) -> Result<DocumentRequest, LoyaltyError> {
+pub fn parse_document(value: &Json) -> Result<DocumentRequest, LoyaltyError> {
     let obj = root(value)?;
     let raw_action = text(obj, "action")?.ok_or_else(|| LoyaltyError::malformed("Отсутствует поле action"))?;
     let action = enum_value(&raw_action, &Action::ALL.map(|a| (a.as_str(), a)))
@@ -602,14 +611,14 @@ pub fn parse_document(value: &Value) -> Result<DocumentRequest, LoyaltyError> {
 }
 
 /// A `/client` body (§5.6).
-pub fn parse_client(value: &Value) -> Result<ClientRequest, LoyaltyError> {
+pub fn parse_client(value: &Json) -> Result<ClientRequest, LoyaltyError> {
     let obj = root(value)?;
     Ok(ClientRequest { common: common(obj)?, client: client(obj)? })
 }
 
 /// The `action` and `uid` of a body, as far as they can be read, for the audit record.
-pub fn peek(value: &Value) -> (Option<String>, Option<String>) {
-    let get = |k: &str| value.get(k).and_then(|v| v.as_str()).map(|s| s.chars().take(128).collect());
+pub fn peek(value: &Json) -> (Option<String>, Option<String>) {
+    let get = |k: &str| value.get(k).and_then(Json::as_str).map(|s| s.chars().take(128).collect());
     (get("action"), get("uid"))
 }
 
@@ -623,8 +632,8 @@ mod tests {
             "a": [1, 2,], /* block */ "b": {"c": "x, ]",},
         }"#;
         let v = parse_json(body).unwrap();
-        assert_eq!(v["a"].as_array().unwrap().len(), 2);
-        assert_eq!(v["b"]["c"], "x, ]");
+        assert_eq!(v.get("a").and_then(Json::as_array).unwrap().len(), 2);
+        assert_eq!(v.get("b").and_then(|b| b.get("c")).and_then(Json::as_str), Some("x, ]"));
         assert_eq!(parse_json(b"{").unwrap_err().code, ErrorCode::Malformed);
     }
 
@@ -679,6 +688,19 @@ mod tests {
         assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 
+    /// A replay is recognised by the fingerprint stored with the first request, so the canonical
+    /// form never changes between versions: these are the fingerprints the `serde_json::Value`
+    /// reading of stop 11 computed for the same bodies (escapes, numbers as written, `null`,
+    /// `true`, a repeated `uid`, comments and trailing commas).
+    #[test]
+    fn fingerprints_match_those_stored_by_earlier_versions_loy_79() {
+        let strict = r#"{"action":"confirm","dateTime":"2017-10-09T18:31:42.201+0300","organization":"ООО Ромашка","client":{"card":"9070000000001000"},"number":12346,"uid":"u1","type":"receipt","positions":[{"index":1,"id":"120474","text":"Радио \"кв\"\n","price":2500.00,"quantity":2.000,"totalAmount":2909.12}],"payments":[{"type":"cash","mode":"fiscal","amount":3000.00}],"discardedAmount":-0.0,"x":null,"y":true,"z":[1e5,-0,0.500],"uid":"u2"}"#;
+        let lenient = "{ // c\n\"action\":\"payByBonus\", \"uid\":\"abc\", \"client\":{\"mobilePhone\":\"+7 921\"}, \"payment\":{\"mode\":\"nonFiscal\",\"amount\":\"10.5\",}, \"positions\":[{\"index\":\"1\",\"quantity\":1,\"totalAmount\":5}], }";
+        let fp = |body: &str| fingerprint(&parse_json(body.as_bytes()).unwrap());
+        assert_eq!(fp(strict), "a42c6e2b45f24f57d9e7f83c7de05ed3082464c0e9f8f881332d65ba1649b67a");
+        assert_eq!(fp(lenient), "c9b0f5081f09d93ba9efc58a23b7d2bffb68bdf4e1b62f476d841705c841b732");
+    }
+
     proptest::proptest! {
         /// LOY-85: any byte string is answered with a code, never a panic.
         #[test]
@@ -693,8 +715,9 @@ mod tests {
         #[test]
         fn lenient_strip_keeps_strings(s in "[a-z ,\\]\\}/*]{0,20}") {
             let json = serde_json::json!({"k": s.clone(), "n": [1, 2]}).to_string();
-            let v = parse_json(strip_lenient(&json).as_bytes()).unwrap();
-            proptest::prop_assert_eq!(v["k"].as_str().unwrap(), s.as_str());
+            let stripped = strip_lenient(&json);
+            let v = parse_json(stripped.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(v.get("k").and_then(Json::as_str).unwrap(), s.as_str());
         }
     }
 }
