@@ -12,6 +12,7 @@
 pub mod atol;
 pub mod events;
 pub mod fiscal;
+pub mod json;
 pub mod kz;
 pub mod provisioning;
 pub mod loyalty;

@@ -111,12 +111,6 @@ async fn dispatch(State(s): State<ApiState>, req: Request) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    login: String,
-    pass: String,
-}
-
 /// getToken (§5): POST reads the body only, GET the query only (ATOL-31); 17 otherwise.
 async fn get_token(s: &ApiState, version: &str, method: Method, query: Option<&str>, body: Body) -> Response {
     let bad = || {
@@ -131,8 +125,9 @@ async fn get_token(s: &ApiState, version: &str, method: Method, query: Option<&s
         let Ok(bytes) = read_body(body).await else { return bad() };
         // ATOL-32: not JSON, not an object, members missing/null/not strings; ATOL-18 duplicates.
         let Ok(value) = json::parse(&bytes) else { return bad() };
-        let Ok(c) = serde_json::from_value::<Credentials>(value) else { return bad() };
-        (c.login, c.pass)
+        let member = |k: &str| value.get(k).and_then(kassa_domain::json::Json::as_str).map(str::to_owned);
+        let (Some(login), Some(pass)) = (member("login"), member("pass")) else { return bad() };
+        (login, pass)
     } else if method == Method::GET {
         match (query_param(query, "login"), query_param(query, "pass")) {
             (Some(l), Some(p)) => (l, p),

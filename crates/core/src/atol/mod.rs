@@ -348,7 +348,7 @@ impl Atol<'_> {
         };
         let (value, duplicate) = match value {
             Ok(v) => (v, None),
-            Err(name) => (serde_json::Value::Null, Some(name)),
+            Err(name) => (kassa_domain::json::Json::Null, Some(name)),
         };
         let validated = match &duplicate {
             // ATOL-18: skips idempotency, fails validation.

@@ -5,7 +5,7 @@
 use super::number::{NumberError, fixed, small_int};
 use super::time::is_valid_timestamp;
 use kassa_money::{Money, Quantity};
-use serde_json::{Map, Value};
+use crate::json::{Json, Members, member};
 
 /// The six operations (ATOL-46), case-sensitive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -174,20 +174,20 @@ impl Invalid {
 type R<T> = Result<T, Invalid>;
 
 /// ATOL-17: `null` counts as absent.
-fn get<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    o.get(key).filter(|v| !v.is_null())
+fn get<'a>(o: &'a Members<'a>, key: &str) -> Option<&'a Json<'a>> {
+    member(o, key).filter(|v| **v != Json::Null)
 }
 
-fn object<'a>(v: &'a Value, at: &str) -> R<&'a Map<String, Value>> {
+fn object<'a>(v: &'a Json<'a>, at: &str) -> R<&'a Members<'a>> {
     v.as_object().ok_or_else(|| Invalid::new(at, "ожидается объект"))
 }
 
-fn required<'a>(o: &'a Map<String, Value>, at: &str, key: &str) -> R<&'a Value> {
+fn required<'a>(o: &'a Members<'a>, at: &str, key: &str) -> R<&'a Json<'a>> {
     get(o, key).ok_or_else(|| Invalid::new(format!("{at}/{key}"), "обязательное поле отсутствует"))
 }
 
 /// A string of at most `max` characters (ATOL-20: Unicode scalar values).
-fn string(v: &Value, at: &str, max: usize) -> R<String> {
+fn string(v: &Json<'_>, at: &str, max: usize) -> R<String> {
     let s = v.as_str().ok_or_else(|| Invalid::new(at, "ожидается строка"))?;
     if s.chars().count() > max {
         return Err(Invalid::new(at, format!("длина более {max} символов")));
@@ -195,9 +195,9 @@ fn string(v: &Value, at: &str, max: usize) -> R<String> {
     Ok(s.to_owned())
 }
 
-fn number_text(v: &Value, at: &str) -> R<String> {
+fn number_text(v: &Json<'_>, at: &str) -> R<String> {
     match v {
-        Value::Number(n) => Ok(n.to_string()),
+        Json::Number(n) => Ok(n.to_string()),
         _ => Err(Invalid::new(at, "ожидается число")),
     }
 }
@@ -207,16 +207,16 @@ fn num_err(at: &str, e: NumberError) -> Invalid {
 }
 
 /// T-money: ≥ 0, integer part ≤ 8 digits, fraction ≤ 2 digits.
-fn money(v: &Value, at: &str) -> R<Money> {
+fn money(v: &Json<'_>, at: &str) -> R<Money> {
     fixed(&number_text(v, at)?, 8, 2).map(Money::from_minor).map_err(|e| num_err(at, e))
 }
 
 /// T-qty (D-20): ≥ 0, integer part ≤ 5 digits, fraction ≤ 3 digits.
-fn quantity(v: &Value, at: &str) -> R<Quantity> {
+fn quantity(v: &Json<'_>, at: &str) -> R<Quantity> {
     fixed(&number_text(v, at)?, 5, 3).map(Quantity::from_thousandths).map_err(|e| num_err(at, e))
 }
 
-fn enumerated(v: &Value, at: &str, values: &[&str]) -> R<String> {
+fn enumerated(v: &Json<'_>, at: &str, values: &[&str]) -> R<String> {
     match v.as_str() {
         Some(s) if values.contains(&s) => Ok(s.to_owned()),
         _ => Err(Invalid::new(at, "недопустимое значение")),
@@ -240,7 +240,7 @@ pub fn normalize_phone(p: &str) -> String {
     }
 }
 
-fn payments(v: &Value, at: &str) -> R<Vec<Payment>> {
+fn payments(v: &Json<'_>, at: &str) -> R<Vec<Payment>> {
     let arr = v.as_array().ok_or_else(|| Invalid::new(at, "ожидается массив"))?;
     if arr.is_empty() || arr.len() > 10 {
         return Err(Invalid::new(at, "от 1 до 10 элементов"));
@@ -260,7 +260,7 @@ fn payments(v: &Value, at: &str) -> R<Vec<Payment>> {
         .collect()
 }
 
-fn sno(attrs: Option<&Map<String, Value>>, at: &str) -> R<Option<String>> {
+fn sno(attrs: Option<&Members<'_>>, at: &str) -> R<Option<String>> {
     match attrs.and_then(|a| get(a, "sno")) {
         Some(v) => enumerated(v, &format!("{at}/sno"), &SNO).map(Some),
         None => Ok(None),
@@ -268,7 +268,7 @@ fn sno(attrs: Option<&Map<String, Value>>, at: &str) -> R<Option<String>> {
 }
 
 /// ATOL-53: `inn` exactly 10 or 12 characters.
-fn inn(v: &Value, at: &str) -> R<String> {
+fn inn(v: &Json<'_>, at: &str) -> R<String> {
     let s = string(v, at, 12)?;
     match s.chars().count() {
         10 | 12 => Ok(s),
@@ -276,7 +276,7 @@ fn inn(v: &Value, at: &str) -> R<String> {
     }
 }
 
-fn service(o: &Map<String, Value>, required_members: bool) -> R<Service> {
+fn service(o: &Members<'_>, required_members: bool) -> R<Service> {
     let at = "/service";
     let opt = |key: &str| get(o, key);
     let inn = match (opt("inn"), required_members) {
@@ -296,7 +296,7 @@ fn service(o: &Map<String, Value>, required_members: bool) -> R<Service> {
     Ok(Service { inn, payment_address, callback_url })
 }
 
-fn position(o: &Map<String, Value>, at: &str) -> R<Position> {
+fn position(o: &Members<'_>, at: &str) -> R<Position> {
     let name = string(required(o, at, "name")?, &format!("{at}/name"), 64)?;
     let price = money(required(o, at, "price")?, &format!("{at}/price"))?;
     let quantity = quantity(required(o, at, "quantity")?, &format!("{at}/quantity"))?;
@@ -319,7 +319,7 @@ fn position(o: &Map<String, Value>, at: &str) -> R<Position> {
 const POSITION_KEYS: [&str; 6] = ["name", "price", "quantity", "sum", "tax", "tax_sum"];
 
 /// ATOL-54 (D-22): position, barcode line or text line.
-fn item(v: &Value, at: &str) -> R<Item> {
+fn item(v: &Json<'_>, at: &str) -> R<Item> {
     let o = object(v, at)?;
     if POSITION_KEYS.iter().any(|k| get(o, k).is_some()) {
         return position(o, at).map(Item::Position);
@@ -333,7 +333,7 @@ fn item(v: &Value, at: &str) -> R<Item> {
     Err(Invalid::new(at, "элемент не является позицией, штрихкодом или текстом"))
 }
 
-fn receipt(o: &Map<String, Value>) -> R<Receipt> {
+fn receipt(o: &Members<'_>) -> R<Receipt> {
     let at = "/receipt";
     let attrs = object(required(o, at, "attributes")?, "/receipt/attributes")?;
     let sno = sno(Some(attrs), "/receipt/attributes")?;
@@ -371,7 +371,7 @@ fn receipt(o: &Map<String, Value>) -> R<Receipt> {
     Ok(r)
 }
 
-fn correction(o: &Map<String, Value>) -> R<Correction> {
+fn correction(o: &Members<'_>) -> R<Correction> {
     let at = "/correction";
     let attrs = match get(o, "attributes") {
         Some(v) => Some(object(v, "/correction/attributes")?),
@@ -384,17 +384,17 @@ fn correction(o: &Map<String, Value>) -> R<Correction> {
 }
 
 /// `external_id` as the idempotency step sees it (ATOL-48 step 7): a non-empty string member.
-pub fn external_id_for_lookup(body: &Value) -> Option<&str> {
-    body.as_object().and_then(|o| o.get("external_id")).and_then(Value::as_str).filter(|s| !s.is_empty())
+pub fn external_id_for_lookup<'a>(body: &'a Json<'a>) -> Option<&'a str> {
+    body.get("external_id").and_then(Json::as_str).filter(|s| !s.is_empty())
 }
 
 /// A syntactically valid `timestamp` of the body, if any (ATOL-68).
-pub fn usable_timestamp(body: &Value) -> Option<&str> {
-    body.get("timestamp").and_then(Value::as_str).filter(|t| is_valid_timestamp(t))
+pub fn usable_timestamp<'a>(body: &'a Json<'a>) -> Option<&'a str> {
+    body.get("timestamp").and_then(Json::as_str).filter(|t| is_valid_timestamp(t))
 }
 
 /// Validates `body` for `op` (ATOL-47, ATOL-53..66, ATOL-62..64).
-pub fn validate(op: Operation, body: &Value) -> Result<Document, Invalid> {
+pub fn validate(op: Operation, body: &Json<'_>) -> Result<Document, Invalid> {
     let o = object(body, "")?;
     let ts = string(required(o, "", "timestamp")?, "/timestamp", 19)?;
     if !is_valid_timestamp(&ts) {
@@ -427,7 +427,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn s() -> Value {
+    fn s() -> Json<'static> {
         crate::atol::json::parse(include_str!("testdata/s.json").as_bytes()).unwrap()
     }
 
@@ -452,9 +452,10 @@ mod tests {
         assert!(!is_valid_phone("+"));
         assert!(is_valid_phone(&"1".repeat(64)));
         assert!(!is_valid_phone(&"1".repeat(65)));
-        let mut v = s();
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("testdata/s.json")).unwrap();
         v["receipt"]["attributes"] = json!({"phone": "9251234567"});
-        let d = validate(Operation::Sell, &v).unwrap();
+        let text = v.to_string();
+        let d = validate(Operation::Sell, &crate::atol::json::parse(text.as_bytes()).unwrap()).unwrap();
         let Body::Receipt(r) = &d.body else { panic!() };
         assert_eq!(r.contact(), "+79251234567");
     }

@@ -6,7 +6,7 @@
 //! (LOY-86). Every failure carries the protocol error code of LOY-11.
 
 use kassa_money::{Money, Quantity};
-use super::json::{Json, Members, member};
+use crate::json::{Json, Members, member};
 
 /// Largest accepted body; the face refuses bigger ones before hashing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -195,9 +195,9 @@ pub fn parse_json(body: &[u8]) -> Result<Json<'_>, LoyaltyError> {
     let bad = || LoyaltyError::malformed("Некорректный JSON в запросе");
     let text = std::str::from_utf8(body).map_err(|_| LoyaltyError::malformed("Тело запроса не в UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match Json::parse(text) {
+    match Json::parse(text.as_bytes()) {
         Ok(v) => Ok(v),
-        Err(_) => Json::parse(&strip_lenient(text)).map(Json::into_owned).map_err(|_| bad()),
+        Err(_) => Json::parse(strip_lenient(text).as_bytes()).map(Json::into_owned).map_err(|_| bad()),
     }
 }
 

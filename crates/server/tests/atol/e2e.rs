@@ -380,7 +380,8 @@ async fn engine_registers_once_per_uuid_when_asked_again() {
     use kassa_core::atol::{AcceptedDocument, AtolRegisters};
     use kassa_domain::atol::validate::{Operation, validate};
     let e = E2e::new(&[]).await;
-    let doc = validate(Operation::Sell, &s()).unwrap();
+    let body = s().to_string();
+    let doc = validate(Operation::Sell, &kassa_domain::atol::json::parse(body.as_bytes()).unwrap()).unwrap();
     let group = e.fx.core.store.tenant("demo").await.unwrap().unwrap().groups.into_iter().find(|g| g.code == GROUP).unwrap();
     let acc = AcceptedDocument { uuid: U1.into(), tenant_id: "demo".into(), group_code: GROUP.into(), document: doc, attempt: 1 };
     let first = e.regs.register(R1, &group, &acc).await.unwrap();
