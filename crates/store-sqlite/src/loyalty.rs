@@ -171,61 +171,58 @@ fn rules(c: &Connection, tenant: &str) -> StoreResult<Vec<LoyaltyRule>> {
 }
 
 /// The tenant rules and the clients that snapshots read, kept between requests: this process
-/// is the only one writing the database file. Every write that changes rules, clients, cards
-/// or balances moves `generation` on once its COMMIT has finished, and an entry is used only
-/// under the generation that was current before it was read from the database — so no entry
-/// read before a commit is used after that commit (reads stay as fresh as without the cache).
+/// is the only one writing the database file. Every write that changes what a half holds moves
+/// that half's generation on once its COMMIT has finished, and an entry is used only under the
+/// generation that was current before it was read from the database — so no entry read before
+/// a commit is used after that commit (reads stay as fresh as without the cache). Rules change
+/// only with the tenant's provisioning; balances with every settled request, which must not
+/// send the rules back to the database (loyalty-confirm read them on every request).
 #[derive(Default)]
 pub(crate) struct ReadCache {
-    generation: AtomicU64,
-    entries: Mutex<CacheEntries>,
+    rules: Generational<HashMap<String, Vec<LoyaltyRule>>>,
+    clients: Generational<HashMap<(String, ClientKey), ClientState>>,
 }
 
 #[derive(Default)]
-struct CacheEntries {
-    generation: u64,
-    rules: HashMap<String, Vec<LoyaltyRule>>,
-    clients: HashMap<(String, ClientKey), ClientState>,
+struct Generational<M> {
+    generation: AtomicU64,
+    /// The entries and the generation they were read under.
+    entries: Mutex<(u64, M)>,
+}
+
+impl<M: Default> Generational<M> {
+    fn current(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// `f` over the entries of `generation`, emptied when a newer one is seen; `None` for a
+    /// reader that started before the current generation.
+    fn with<R>(&self, generation: u64, f: impl FnOnce(&mut M) -> R) -> Option<R> {
+        let mut e = self.entries.lock().ok()?;
+        if e.0 < generation {
+            *e = (generation, M::default());
+        }
+        (e.0 == generation).then(|| f(&mut e.1))
+    }
 }
 
 /// Clients kept at most; past it the cache starts afresh (unknown cards are never kept).
 const CACHED_CLIENTS: usize = 10_000;
 
 impl ReadCache {
+    /// After provisioning: rules, clients and cards may all have changed.
     pub(crate) fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.rules.invalidate();
+        self.clients.invalidate();
     }
 
-    /// The entries of one generation, emptied when a newer one is seen; `None` for a reader
-    /// that started before the current one.
-    fn entries(&self, generation: u64) -> Option<std::sync::MutexGuard<'_, CacheEntries>> {
-        let mut e = self.entries.lock().ok()?;
-        if e.generation < generation {
-            *e = CacheEntries { generation, ..Default::default() };
-        }
-        (e.generation == generation).then_some(e)
-    }
-
-    fn get(&self, generation: u64, tenant: &str, key: Option<&ClientKey>) -> (Option<Vec<LoyaltyRule>>, Option<ClientState>) {
-        let Some(e) = self.entries(generation) else { return (None, None) };
-        let client = key.and_then(|k| e.clients.get(&(tenant.to_owned(), k.clone())).cloned());
-        (e.rules.get(tenant).cloned(), client)
-    }
-
-    fn put(&self, generation: u64, tenant: &str, key: Option<&ClientKey>, s: &Snapshot) {
-        let Some(mut e) = self.entries(generation) else { return };
-        if !e.rules.contains_key(tenant) {
-            e.rules.insert(tenant.to_owned(), s.rules.clone());
-        }
-        // A client with accruals still to activate changes with the clock: read it every time.
-        if let (Some(k), Some(c)) = (key, &s.client)
-            && c.account.pending == Money::ZERO
-        {
-            if e.clients.len() >= CACHED_CLIENTS {
-                e.clients.clear();
-            }
-            e.clients.insert((tenant.to_owned(), k.clone()), c.clone());
-        }
+    /// After a write to clients, cards or balances.
+    pub(crate) fn invalidate_clients(&self) {
+        self.clients.invalidate();
     }
 }
 
@@ -493,13 +490,26 @@ impl LoyaltyStore for SqliteStore {
     async fn loyalty_snapshot(&self, tenant: &str, q: &SnapshotQuery) -> StoreResult<Snapshot> {
         let cache = &self.inner.loyalty_cache;
         // Before the database is read: see ReadCache.
-        let generation = cache.generation.load(Ordering::SeqCst);
-        let (rules, client) = cache.get(generation, tenant, q.client.as_ref());
-        let all_cached = rules.is_some() && (client.is_some() || q.client.is_none());
+        let (rules_gen, clients_gen) = (cache.rules.current(), cache.clients.current());
+        let rules = cache.rules.with(rules_gen, |m| m.get(tenant).cloned()).flatten();
+        let client_key = q.client.as_ref().map(|k| (tenant.to_owned(), k.clone()));
+        let client = client_key.as_ref().and_then(|k| cache.clients.with(clients_gen, |m| m.get(k).cloned()).flatten());
+        let (rules_cached, client_cached) = (rules.is_some(), client.is_some());
         let (t, query) = (tenant.to_owned(), q.clone());
         let s = self.read_point(move |c| snapshot(c, &t, &query, rules, client)).await?;
-        if !all_cached {
-            cache.put(generation, tenant, q.client.as_ref(), &s);
+        if !rules_cached {
+            cache.rules.with(rules_gen, |m| m.entry(tenant.to_owned()).or_insert_with(|| s.rules.clone()).len());
+        }
+        // A client with accruals still to activate changes with the clock: read it every time.
+        if let (false, Some(key), Some(c)) = (client_cached, client_key, &s.client)
+            && c.account.pending == Money::ZERO
+        {
+            cache.clients.with(clients_gen, |m| {
+                if m.len() >= CACHED_CLIENTS {
+                    m.clear();
+                }
+                m.insert(key, c.clone());
+            });
         }
         Ok(s)
     }
@@ -510,7 +520,7 @@ impl LoyaltyStore for SqliteStore {
         let changes_clients = !m.entries.is_empty();
         self.write_then(move |c| commit(c, &tenant, &m, now_ms), move |_, _| {
             if changes_clients {
-                cache.invalidate();
+                cache.invalidate_clients();
             }
         })
         .await
@@ -518,7 +528,7 @@ impl LoyaltyStore for SqliteStore {
 
     async fn loyalty_put_client(&self, tenant: &str, client: &ClientRow, now_ms: i64) -> StoreResult<bool> {
         let (tenant, client, cache) = (tenant.to_owned(), client.clone(), self.inner.loyalty_cache.clone());
-        self.write_then(move |c| put_client(c, &tenant, &client, now_ms), move |_, _| cache.invalidate()).await
+        self.write_then(move |c| put_client(c, &tenant, &client, now_ms), move |_, _| cache.invalidate_clients()).await
     }
 
     async fn loyalty_client(&self, tenant: &str, id: &str, now_ms: i64) -> StoreResult<Option<ClientState>> {
