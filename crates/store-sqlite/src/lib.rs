@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "events", sql: include_str!("../migrations/0005_events.sql") },
     Migration { version: 6, name: "atol_intake", sql: include_str!("../migrations/0006_atol_intake.sql") },
     Migration { version: 7, name: "loyalty_audit", sql: include_str!("../migrations/0007_loyalty_audit.sql") },
+    Migration { version: 8, name: "loyalty_documents_ref", sql: include_str!("../migrations/0008_loyalty_documents_ref.sql") },
 ];
 
 /// Most calls one group commit takes; bounds the latency of the first caller in a batch.
@@ -502,6 +503,32 @@ mod tests {
             }
             let st = conn.prepare_cached(sql).unwrap();
             assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "{sql}");
+        }
+    }
+
+    /// The refunds of a sale are found through the partial index of documents with a reference
+    /// (migration 0008), for any bound value.
+    #[test]
+    fn refunds_of_a_sale_are_found_through_the_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        for sql in [
+            "SELECT uid FROM loyalty_documents WHERE tenant_id = ?1 AND reference_uid = ?2
+             AND doc_type = 'refundReceipt' AND state = 'pending'",
+            "SELECT count(*) FROM loyalty_documents WHERE tenant_id = ?1 AND reference_uid = ?2
+             AND doc_type = 'refundReceipt' AND state = 'pending'",
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["demo", "sale-1"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(plan.iter().any(|p| p.contains("INDEX loyalty_documents_ref")), "{sql}: {plan:?}");
         }
     }
 }
