@@ -476,15 +476,21 @@ mod tests {
     use super::*;
     use rusqlite::StatementStatus;
 
-    /// Statements the writer runs for every document — a join, an ORDER BY … LIMIT — are
-    /// compiled once, not again for each new binding (see `tune`).
-    #[test]
-    fn cached_statements_are_not_compiled_again_for_new_bindings() {
+    /// A connection to a new database with every migration applied (the directory keeps it).
+    fn migrated_connection() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
         drop(SqliteStore::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         configure(&conn).unwrap();
+        (dir, conn)
+    }
+
+    /// Statements the writer runs for every document — a join, an ORDER BY … LIMIT — are
+    /// compiled once, not again for each new binding (see `tune`).
+    #[test]
+    fn cached_statements_are_not_compiled_again_for_new_bindings() {
+        let (_dir, conn) = migrated_connection();
         for sql in [
             "SELECT r.tenant_id, g.inn FROM registers r LEFT JOIN register_groups g
              ON g.tenant_id = r.tenant_id AND g.code = r.group_code WHERE r.id = ?1",
@@ -510,11 +516,7 @@ mod tests {
     /// (migration 0008), for any bound value.
     #[test]
     fn refunds_of_a_sale_are_found_through_the_partial_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("k.db");
-        drop(SqliteStore::open(&path).unwrap());
-        let conn = Connection::open(&path).unwrap();
-        configure(&conn).unwrap();
+        let (_dir, conn) = migrated_connection();
         for sql in [
             "SELECT uid FROM loyalty_documents WHERE tenant_id = ?1 AND reference_uid = ?2
              AND doc_type = 'refundReceipt' AND state = 'pending'",

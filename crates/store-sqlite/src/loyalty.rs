@@ -498,7 +498,9 @@ impl LoyaltyStore for SqliteStore {
         let (t, query) = (tenant.to_owned(), q.clone());
         let s = self.read_point(move |c| snapshot(c, &t, &query, rules, client)).await?;
         if !rules_cached {
-            cache.rules.with(rules_gen, |m| m.entry(tenant.to_owned()).or_insert_with(|| s.rules.clone()).len());
+            cache.rules.with(rules_gen, |m| {
+                m.entry(tenant.to_owned()).or_insert_with(|| s.rules.clone());
+            });
         }
         // A client with accruals still to activate changes with the clock: read it every time.
         if let (false, Some(key), Some(c)) = (client_cached, client_key, &s.client)
