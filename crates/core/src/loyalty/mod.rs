@@ -174,16 +174,14 @@ impl Loyalty<'_> {
     /// `POST …/document` for an authenticated tenant.
     pub async fn document(&self, tenant: &str, path: &str, body: &[u8]) -> Reply {
         let received = self.core.clock.now_ms();
-        let parsed = wire::parse_json(body).and_then(|v| wire::parse_document(&v).map(|r| (v, r)));
-        let (value, req) = match parsed {
-            Ok(x) => x,
+        let req = match wire::parse_json(body).and_then(|v| wire::parse_document(&v)) {
+            Ok(r) => r,
             Err(e) => {
                 let (action, uid) = wire::parse_json(body).map(|v| wire::peek(&v)).unwrap_or((None, None));
                 let confirm = action.as_deref() == Some("confirm");
                 return self.answer_error(tenant, path, body, received, action, uid, &e, confirm).await;
             }
         };
-        let _ = value;
         let c = &req.common;
         if c.date_time.is_none() || c.organization.is_none() || c.business_unit.is_none() || c.work_place.is_none() {
             // LOY-25: accepted anyway.
