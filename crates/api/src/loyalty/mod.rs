@@ -16,8 +16,7 @@ use axum::routing::post;
 use axum::Router;
 use kassa_core::loyalty::{AuthFailure, Reply};
 use kassa_domain::loyalty::response;
-use kassa_domain::loyalty::wire::{LoyaltyError, MAX_BODY_BYTES};
-use serde_json::{Value, json};
+use kassa_domain::loyalty::wire::{ErrorCode, LoyaltyError, MAX_BODY_BYTES};
 
 /// The protocol routes, merged into the main router at their full paths.
 pub fn router() -> Router<ApiState> {
@@ -56,10 +55,6 @@ async fn client_of(State(s): State<ApiState>, Path(tenant): Path<String>, req: R
 }
 
 /// LOY-6: every body is JSON in UTF-8 with at least `code`.
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    json_text(status, body.to_string())
-}
-
 fn json_text(status: StatusCode, text: String) -> Response {
     let mut r = (status, text).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
@@ -67,10 +62,7 @@ fn json_text(status: StatusCode, text: String) -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    json_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &response::error(&LoyaltyError::malformed("Поддерживается только метод POST")),
-    )
+    json_text(StatusCode::METHOD_NOT_ALLOWED, response::error(&LoyaltyError::malformed("Поддерживается только метод POST")).text)
 }
 
 /// LOY-10: no answer at all — the body fails before it starts, so the connection is cut and
@@ -105,17 +97,19 @@ async fn handle(s: ApiState, only: Option<String>, endpoint: Endpoint, req: Requ
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return json_response(StatusCode::OK, &response::error(&LoyaltyError::malformed("Тело запроса слишком большое или прервано")));
+            return json_text(StatusCode::OK, response::error(&LoyaltyError::malformed("Тело запроса слишком большое или прервано")).text);
         }
     };
     let loyalty = s.core.loyalty();
     let tenant = match loyalty.authenticate(only.as_deref(), authorization.as_deref(), &body).await {
         Ok(t) => t,
-        Err(AuthFailure::Forbidden) => return json_response(StatusCode::FORBIDDEN, &response::unauthorized()),
+        Err(AuthFailure::Forbidden) => return json_text(StatusCode::FORBIDDEN, response::unauthorized().text),
         Err(AuthFailure::Unavailable) => {
             return match endpoint {
                 Endpoint::Document => drop_connection(),
-                Endpoint::Client => json_response(StatusCode::OK, &json!({"code": 1, "error": "Внутренняя ошибка сервера лояльности"})),
+                Endpoint::Client => {
+                    json_text(StatusCode::OK, response::error(&LoyaltyError::new(ErrorCode::Internal, "Внутренняя ошибка сервера лояльности")).text)
+                }
             };
         }
     };

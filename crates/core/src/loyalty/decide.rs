@@ -4,18 +4,17 @@
 use super::Settings;
 use kassa_domain::loyalty::engine::{self, ActiveHold, RuleSet, SaleRecord};
 use kassa_domain::loyalty::ledger::{Entry, EntryKind};
-use kassa_domain::loyalty::response::{self, CashierBlock, ClientInfo, Info, PrintElement, render, templates};
+use kassa_domain::loyalty::response::{self, Body, CashierBlock, ClientInfo, Info, Positions, PrintElement, render, templates};
 use kassa_domain::loyalty::wire::{
     Action, ClientKey, DocPayment, DocType, DocumentRequest, ErrorCode, LoyaltyError, PaymentMode, PaymentType, Position,
 };
 use kassa_money::Money;
 use kassa_store::loyalty::{ClientState, Commit, DocRow, DocWrite, HoldChange, NewHold, Snapshot, SnapshotQuery, ValidationCode};
-use serde_json::Value;
 
 /// A decided request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
-    pub response: Value,
+    pub response: Body,
     pub commit: Commit,
     pub flagged: bool,
     pub note: String,
@@ -24,11 +23,11 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn answer(response: Value) -> Self {
+    fn answer(response: Body) -> Self {
         Self { response, commit: Commit::default(), flagged: false, note: String::new(), issued_code: None }
     }
 
-    fn with(response: Value, commit: Commit, flagged: bool, note: String) -> Self {
+    fn with(response: Body, commit: Commit, flagged: bool, note: String) -> Self {
         Self { response, commit, flagged, note, issued_code: None }
     }
 }
@@ -120,15 +119,16 @@ fn calculate(
     let c = known_client(snap)?;
     let spendable = c.account.spendable();
     // LOY-29: without positions this is a balance query: no document.
-    let (document, available) = if req.positions.is_empty() {
-        (None, spendable.max(Money::ZERO))
-    } else {
-        let calc = rules.calculate(&req.positions, spendable);
+    let calc = (!req.positions.is_empty()).then(|| rules.calculate(&req.positions, spendable));
+    if let Some(calc) = &calc {
         engine::check_discounts(&req.positions, &calc.discounts)
             .map_err(|e| LoyaltyError::new(ErrorCode::Internal, format!("Внутренняя ошибка расчёта: {e}")))?;
-        let doc = (!calc.discounts.is_empty()).then(|| response::document("discountAmount", &calc.discounts));
-        (doc, calc.available)
-    };
+    }
+    let available = calc.as_ref().map_or(spendable.max(Money::ZERO), |calc| calc.available);
+    let document = calc
+        .as_ref()
+        .filter(|calc| !calc.discounts.is_empty())
+        .map(|calc| Positions { field: "discountAmount", parts: &calc.discounts });
     let mut commit = Commit::default();
     // LOY-69: a client requiring verification gets a code in every phone precheck; the same
     // code within its validity for the same (uid, phone).
@@ -174,7 +174,7 @@ fn pay(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet) -> Result<Decisi
     }
     // LOY-81: the same request again while its reservation is active is a replay.
     if let Some(h) = snap.holds.iter().rev().find(|h| h.state == "active" && h.fingerprint == req.fingerprint) {
-        let mut d = Decision::answer(serde_json::from_str(&h.response).unwrap_or(Value::Null));
+        let mut d = Decision::answer(Body::stored(&h.response));
         d.note = format!("replay of reservation {}", h.id);
         return Ok(d);
     }
@@ -200,7 +200,7 @@ fn pay(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet) -> Result<Decisi
         ],
         slips: vec![],
     };
-    let resp = response::success(None, Some(response::document("paidAmount", &parts)), &info);
+    let resp = response::success(None, Some(Positions { field: "paidAmount", parts: &parts }), &info);
     let commit = Commit {
         versions: vec![(c.client.id.clone(), c.version)],
         entries: vec![entry(&c.client.id, EntryKind::Hold, amount, 0, uid, "payByBonus")],
@@ -209,7 +209,7 @@ fn pay(req: &DocumentRequest, snap: &Snapshot, rules: &RuleSet) -> Result<Decisi
             client_id: c.client.id.clone(),
             amount,
             fingerprint: req.fingerprint.clone(),
-            response: resp.to_string(),
+            response: resp.text.clone(),
         }],
         ..Default::default()
     };
@@ -252,7 +252,7 @@ fn cancel(req: &DocumentRequest, snap: &Snapshot) -> Result<Decision, LoyaltyErr
 /// LOY-80: a confirm for a settled (uid, type) is a replay or a conflict.
 fn replay(req: &DocumentRequest, doc: &DocRow) -> Result<Decision, LoyaltyError> {
     if doc.fingerprint == req.fingerprint {
-        let mut d = Decision::answer(serde_json::from_str(&doc.response).unwrap_or(Value::Null));
+        let mut d = Decision::answer(Body::stored(&doc.response));
         d.note = "replay".into();
         Ok(d)
     } else {
@@ -280,7 +280,7 @@ fn positions_of(record: &SaleRecord) -> Vec<Position> {
         .collect()
 }
 
-fn doc_row(req: &DocumentRequest, client: Option<&str>, state: &str, resp: &Value, data: String, flagged: bool, now: i64) -> DocRow {
+fn doc_row(req: &DocumentRequest, client: Option<&str>, state: &str, resp: &Body, data: String, flagged: bool, now: i64) -> DocRow {
     DocRow {
         uid: req.uid.clone().unwrap_or_default(),
         doc_type: req.doc_type.as_str().into(),
@@ -288,7 +288,7 @@ fn doc_row(req: &DocumentRequest, client: Option<&str>, state: &str, resp: &Valu
         fingerprint: req.fingerprint.clone(),
         state: state.into(),
         reference_uid: req.reference_uid.clone(),
-        response: resp.to_string(),
+        response: resp.text.clone(),
         data,
         flagged,
         created_at_ms: now,
@@ -433,7 +433,7 @@ fn confirm_refund(req: &DocumentRequest, snap: &Snapshot, now: i64) -> Result<De
 }
 
 /// §5.6, LOY-71: the balance in the cashier message and on a slip.
-pub fn client(snap: &Snapshot) -> Result<Value, LoyaltyError> {
+pub fn client(snap: &Snapshot) -> Result<Body, LoyaltyError> {
     let c = known_client(snap)?;
     let spendable = c.account.spendable().max(Money::ZERO);
     let info = Info {

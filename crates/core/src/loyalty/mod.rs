@@ -19,7 +19,6 @@ use kassa_domain::loyalty::wire::{self, ErrorCode, LoyaltyError};
 use kassa_money::Money;
 use kassa_store::StoreError;
 use kassa_store::loyalty::{AuditRecord, ClientRow, ClientState, Commit, HoldChange, LoyaltyTenant};
-use serde_json::Value;
 use std::sync::Arc;
 
 pub use decide::Decision;
@@ -206,8 +205,8 @@ impl Loyalty<'_> {
                 }
             };
             let mut commit = decision.commit;
-            let text = decision.response.to_string();
-            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &decision.response, text.clone(), decision.flagged, &decision.note));
+            let response = decision.response;
+            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &response, decision.flagged, &decision.note));
             match self.core.store.loyalty_commit(tenant, &commit, now).await {
                 Ok(_) => {
                     if let Some(code) = decision.issued_code.as_ref() {
@@ -220,7 +219,7 @@ impl Loyalty<'_> {
                             })
                             .await;
                     }
-                    return Reply::Json(text);
+                    return Reply::Json(response.text);
                 }
                 Err(StoreError::Conflict(why)) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(%why, attempt, "loyalty commit lost a race; deciding again");
@@ -244,10 +243,9 @@ impl Loyalty<'_> {
         };
         match decide::client(&snap) {
             Ok(resp) => {
-                let text = resp.to_string();
-                let commit = Commit { audit: Some(audit(path, None, None, body, received, &resp, text.clone(), false, "")), ..Default::default() };
+                let commit = Commit { audit: Some(audit(path, None, None, body, received, &resp, false, "")), ..Default::default() };
                 match self.core.store.loyalty_commit(tenant, &commit, received).await {
-                    Ok(_) => Reply::Json(text),
+                    Ok(_) => Reply::Json(resp.text),
                     Err(e) => self.unavailable(e, false),
                 }
             }
@@ -270,13 +268,12 @@ impl Loyalty<'_> {
         confirm: bool,
     ) -> Reply {
         let resp = response::error(e);
-        let text = resp.to_string();
         let commit = Commit {
-            audit: Some(audit(path, action.as_deref(), uid.as_deref(), body, received, &resp, text.clone(), true, &e.message)),
+            audit: Some(audit(path, action.as_deref(), uid.as_deref(), body, received, &resp, true, &e.message)),
             ..Default::default()
         };
         match self.core.store.loyalty_commit(tenant, &commit, received).await {
-            Ok(_) => Reply::Json(text),
+            Ok(_) => Reply::Json(resp.text),
             Err(err) => self.unavailable(err, confirm),
         }
     }
@@ -286,7 +283,7 @@ impl Loyalty<'_> {
         if confirm {
             Reply::Drop
         } else {
-            Reply::Json(response::error(&LoyaltyError::new(ErrorCode::Internal, "Внутренняя ошибка сервера лояльности")).to_string())
+            Reply::Json(response::error(&LoyaltyError::new(ErrorCode::Internal, "Внутренняя ошибка сервера лояльности")).text)
         }
     }
 
@@ -388,8 +385,7 @@ fn audit(
     uid: Option<&str>,
     body: &[u8],
     received: i64,
-    resp: &Value,
-    text: String,
+    resp: &response::Body,
     flagged: bool,
     note: &str,
 ) -> AuditRecord {
@@ -399,9 +395,10 @@ fn audit(
         path: path.to_owned(),
         action: action.map(|a| a.chars().take(64).collect()),
         uid: uid.map(|u| u.chars().take(128).collect()),
-        request: String::from_utf8_lossy(body).into_owned(),
-        code: resp.get("code").and_then(Value::as_i64).unwrap_or(1),
-        response: text,
+        // Valid UTF-8 (every body that parsed) is copied as it is; std's check is the faster one.
+        request: std::str::from_utf8(body).map_or_else(|_| String::from_utf8_lossy(body).into_owned(), str::to_owned),
+        code: resp.code,
+        response: resp.text.clone(),
         flagged,
         note: note.to_owned(),
     }

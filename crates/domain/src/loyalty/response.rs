@@ -4,7 +4,72 @@
 
 use super::wire::{ErrorCode, LoyaltyError};
 use kassa_money::Money;
-use serde_json::{Map, Value, json};
+
+/// A response body: its canonical JSON text and its `code`.
+///
+/// Written straight to text, members in the order of their names (the canonical order a
+/// sorted JSON object has), so a stored answer and a fresh one of the same content are the
+/// same bytes. Built without an intermediate `serde_json::Value`: on the hot path of every
+/// request the tree, its number strings and its drop cost more than the text itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Body {
+    pub code: i64,
+    pub text: String,
+}
+
+impl Body {
+    /// A body stored earlier (a replay answers with the very text it answered first).
+    pub fn stored(text: &str) -> Self {
+        use crate::json::Json;
+        let code = match Json::parse(text.as_bytes()).ok().as_ref().and_then(|v| v.get("code")) {
+            Some(Json::Number(n)) => n.parse().unwrap_or(1),
+            _ => 1,
+        };
+        Self { code, text: text.to_owned() }
+    }
+}
+
+/// Appends JSON text: one object's members, written in the order given.
+struct Out(String);
+
+impl Out {
+    fn string(&mut self, s: &str) {
+        // serde_json's escaping, appended to the text without a second buffer.
+        let mut buf = std::mem::take(&mut self.0).into_bytes();
+        let _ = serde_json::to_writer(&mut buf, s);
+        self.0 = String::from_utf8(buf).unwrap_or_default();
+    }
+
+    fn key(&mut self, first: &mut bool, k: &str) {
+        if !std::mem::take(first) {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(k);
+        self.0.push_str("\":");
+    }
+
+    fn str_member(&mut self, first: &mut bool, k: &str, v: &str) {
+        self.key(first, k);
+        self.string(v);
+    }
+
+    fn raw_member(&mut self, first: &mut bool, k: &str, v: &str) {
+        self.key(first, k);
+        self.0.push_str(v);
+    }
+
+    fn array<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
+        self.0.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.0.push(',');
+            }
+            each(self, item);
+        }
+        self.0.push(']');
+    }
+}
 
 /// One element of a slip (§6). Only the kinds the server prints are modelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,37 +85,35 @@ impl PrintElement {
         Self::Text { text: t.into(), size: None, alignment: None }
     }
 
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Value| {
-            m.insert(k.to_owned(), v);
-        };
+    fn write(&self, o: &mut Out) {
+        let first = &mut true;
+        o.0.push('{');
         match self {
             Self::Text { text, size, alignment } => {
-                put("type", "text".into());
                 // LOY-39: defaults (`default` size, `left` alignment) are omitted.
                 if let Some(a) = alignment.filter(|a| *a != "left") {
-                    put("alignment", a.into());
+                    o.str_member(first, "alignment", a);
                 }
                 if let Some(s) = size.filter(|s| *s != "default") {
-                    put("size", s.into());
+                    o.str_member(first, "size", s);
                 }
-                put("text", text.as_str().into());
+                o.str_member(first, "text", text);
+                o.raw_member(first, "type", "\"text\"");
             }
             Self::Pair { left, right } => {
-                put("type", "pair".into());
-                put("left", left.as_str().into());
-                put("right", right.as_str().into());
+                o.str_member(first, "left", left);
+                o.str_member(first, "right", right);
+                o.raw_member(first, "type", "\"pair\"");
             }
             Self::Line { symbol } => {
-                put("type", "line".into());
                 if let Some(s) = symbol.as_deref().filter(|s| *s != "-") {
-                    put("symbol", s.into());
+                    o.str_member(first, "symbol", s);
                 }
+                o.raw_member(first, "type", "\"line\"");
             }
-            Self::Br => put("type", "br".into()),
+            Self::Br => o.raw_member(first, "type", "\"br\""),
         }
-        Value::Object(m)
+        o.0.push('}');
     }
 }
 
@@ -63,18 +126,15 @@ pub struct CashierBlock {
 }
 
 impl CashierBlock {
-    fn to_json(&self) -> Value {
-        let mut v = json!({"text": self.text});
+    fn write(&self, o: &mut Out) {
+        let first = &mut true;
+        o.0.push('{');
+        o.str_member(first, "text", &self.text);
         if self.bold {
-            v["weight"] = "bold".into();
+            o.raw_member(first, "weight", "\"bold\"");
         }
-        v
+        o.0.push('}');
     }
-}
-
-/// Money as a JSON number with exactly two decimals (LOY-45).
-pub fn money(m: Money) -> Value {
-    serde_json::to_value(m).unwrap_or(Value::Null)
 }
 
 /// What the server tells the cashier and prints, besides the action's own fields.
@@ -82,20 +142,6 @@ pub fn money(m: Money) -> Value {
 pub struct Info {
     pub cashier: Vec<CashierBlock>,
     pub slips: Vec<Vec<PrintElement>>,
-}
-
-impl Info {
-    fn put(&self, out: &mut Map<String, Value>) {
-        if !self.cashier.is_empty() {
-            out.insert("cashierInformation".into(), Value::Array(self.cashier.iter().map(CashierBlock::to_json).collect()));
-        }
-        if !self.slips.is_empty() {
-            out.insert(
-                "printingInformation".into(),
-                Value::Array(self.slips.iter().map(|s| Value::Array(s.iter().map(PrintElement::to_json).collect())).collect()),
-            );
-        }
-    }
 }
 
 /// `client` of a calculate response.
@@ -107,52 +153,81 @@ pub struct ClientInfo {
     pub available_amount: Money,
 }
 
-/// `{"code":0,...}`: the success body of any action.
-pub fn success(client: Option<&ClientInfo>, document: Option<Value>, info: &Info) -> Value {
-    let mut out = Map::new();
-    out.insert("code".into(), 0.into());
-    if let Some(c) = client {
-        let mut cm = Map::new();
-        if let Some(p) = &c.mobile_phone {
-            cm.insert("mobilePhone".into(), p.as_str().into());
-        }
-        if let Some(e) = &c.email {
-            cm.insert("email".into(), e.as_str().into());
-        }
-        if let Some(v) = &c.validation_code {
-            cm.insert("validationCode".into(), v.as_str().into());
-        }
-        cm.insert("availableAmount".into(), money(c.available_amount));
-        out.insert("client".into(), Value::Object(cm));
-    }
-    if let Some(d) = document {
-        out.insert("document".into(), d);
-    }
-    info.put(&mut out);
-    Value::Object(out)
+/// `document.positions` with one money field per position: `discountAmount` or `paidAmount`
+/// (LOY-45: money with exactly two decimals).
+#[derive(Clone, Copy, Debug)]
+pub struct Positions<'a> {
+    pub field: &'static str,
+    pub parts: &'a [(i64, Money)],
 }
 
-/// `document.positions` with one money field per position (`discountAmount`, `paidAmount`).
-pub fn document(field: &str, parts: &[(i64, Money)]) -> Value {
-    let positions: Vec<Value> = parts
-        .iter()
-        .map(|(i, m)| {
-            let mut p = Map::new();
-            p.insert("index".into(), (*i).into());
-            p.insert(field.into(), money(*m));
-            Value::Object(p)
-        })
-        .collect();
-    json!({ "positions": positions })
+/// `{"code":0,...}`: the success body of any action.
+pub fn success(client: Option<&ClientInfo>, document: Option<Positions<'_>>, info: &Info) -> Body {
+    let o = &mut Out(String::with_capacity(256));
+    let first = &mut true;
+    o.0.push('{');
+    if !info.cashier.is_empty() {
+        o.key(first, "cashierInformation");
+        o.array(&info.cashier, |o, b| b.write(o));
+    }
+    if let Some(c) = client {
+        o.key(first, "client");
+        let first = &mut true;
+        o.0.push('{');
+        o.raw_member(first, "availableAmount", &c.available_amount.to_string());
+        if let Some(e) = &c.email {
+            o.str_member(first, "email", e);
+        }
+        if let Some(p) = &c.mobile_phone {
+            o.str_member(first, "mobilePhone", p);
+        }
+        if let Some(v) = &c.validation_code {
+            o.str_member(first, "validationCode", v);
+        }
+        o.0.push('}');
+    }
+    o.raw_member(first, "code", "0");
+    if let Some(d) = document {
+        o.key(first, "document");
+        o.0.push_str("{\"positions\":");
+        o.array(d.parts, |o, (index, amount)| {
+            // Members in name order: `discountAmount` < `index` < `paidAmount`.
+            let (amount, index) = (amount.to_string(), index.to_string());
+            let first = &mut true;
+            o.0.push('{');
+            if d.field < "index" {
+                o.raw_member(first, d.field, &amount);
+                o.raw_member(first, "index", &index);
+            } else {
+                o.raw_member(first, "index", &index);
+                o.raw_member(first, d.field, &amount);
+            }
+            o.0.push('}');
+        });
+        o.0.push('}');
+    }
+    if !info.slips.is_empty() {
+        o.key(first, "printingInformation");
+        o.array(&info.slips, |o, slip| o.array(slip, |o, e| e.write(o)));
+    }
+    o.0.push('}');
+    Body { code: 0, text: std::mem::take(&mut o.0) }
 }
 
 /// LOY-19: an error body has `code` and `error` and nothing else.
-pub fn error(e: &LoyaltyError) -> Value {
-    json!({"code": e.code.code(), "error": e.message})
+pub fn error(e: &LoyaltyError) -> Body {
+    let code = e.code.code();
+    let o = &mut Out(String::with_capacity(64 + e.message.len()));
+    let first = &mut true;
+    o.0.push('{');
+    o.raw_member(first, "code", &code.to_string());
+    o.str_member(first, "error", &e.message);
+    o.0.push('}');
+    Body { code, text: std::mem::take(&mut o.0) }
 }
 
 /// LOY-16: the body of the `403`.
-pub fn unauthorized() -> Value {
+pub fn unauthorized() -> Body {
     error(&LoyaltyError::new(ErrorCode::Unauthorized, "Ошибка авторизации"))
 }
 
@@ -179,22 +254,68 @@ pub mod templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// The text is canonical: a sorted, compact JSON object reads back and writes out to the
+    /// same bytes.
+    fn canonical(b: &Body) -> &str {
+        let v: Value = serde_json::from_str(&b.text).expect("valid JSON");
+        assert_eq!(v.to_string(), b.text);
+        assert_eq!(v["code"].as_i64(), Some(b.code));
+        &b.text
+    }
 
     #[test]
     fn slips_are_always_nested_loy_40_tv_l19() {
         let info = Info { cashier: vec![], slips: vec![vec![PrintElement::text("Я текст на слипе")]] };
         let body = success(None, None, &info);
-        let text = body.to_string();
+        let text = canonical(&body);
         assert!(text.contains(r#""printingInformation":[[{"text":"Я текст на слипе","type":"text"}]]"#), "{text}");
     }
 
     #[test]
     fn money_has_two_decimals_and_errors_have_only_code_and_error_loy_19_loy_45() {
         let c = ClientInfo { available_amount: Money::from_minor(83244), ..Default::default() };
-        let body = success(Some(&c), Some(document("discountAmount", &[(1, Money::from_minor(50000))])), &Info::default());
-        assert_eq!(body.to_string(), r#"{"client":{"availableAmount":832.44},"code":0,"document":{"positions":[{"discountAmount":500.00,"index":1}]}}"#);
-        let e = error(&LoyaltyError::new(ErrorCode::ClientNotFound, "нет"));
-        assert_eq!(e.as_object().unwrap().len(), 2);
-        assert_eq!(unauthorized(), json!({"code":9,"error":"Ошибка авторизации"}));
+        let parts = [(1, Money::from_minor(50000))];
+        let body = success(Some(&c), Some(Positions { field: "discountAmount", parts: &parts }), &Info::default());
+        assert_eq!(canonical(&body), r#"{"client":{"availableAmount":832.44},"code":0,"document":{"positions":[{"discountAmount":500.00,"index":1}]}}"#);
+        let e = error(&LoyaltyError::new(ErrorCode::ClientNotFound, "нет \"кавычки\"\n"));
+        assert_eq!(canonical(&e), r#"{"code":4,"error":"нет \"кавычки\"\n"}"#);
+        assert_eq!(unauthorized().text, r#"{"code":9,"error":"Ошибка авторизации"}"#);
+        assert_eq!(unauthorized().code, 9);
+    }
+
+    #[test]
+    fn every_member_is_written_in_name_order_loy_88() {
+        let c = ClientInfo {
+            mobile_phone: Some("+79211022546".into()),
+            email: Some("sobaka@gmail.com".into()),
+            validation_code: Some("0042".into()),
+            available_amount: Money::from_minor(-5),
+        };
+        let info = Info {
+            cashier: vec![CashierBlock { text: "Баланс\n".into(), bold: true }, CashierBlock { text: "x".into(), bold: false }],
+            slips: vec![
+                vec![
+                    PrintElement::Text { text: "T".into(), size: Some("medium"), alignment: Some("center") },
+                    PrintElement::Text { text: "d".into(), size: Some("default"), alignment: Some("left") },
+                    PrintElement::Pair { left: "Баланс".into(), right: "1.00".into() },
+                    PrintElement::Line { symbol: Some("=".into()) },
+                    PrintElement::Line { symbol: Some("-".into()) },
+                    PrintElement::Br,
+                ],
+                vec![PrintElement::Line { symbol: None }],
+            ],
+        };
+        let parts = [(1, Money::from_minor(1)), (12, Money::ZERO)];
+        let paid = success(Some(&c), Some(Positions { field: "paidAmount", parts: &parts }), &info);
+        let text = canonical(&paid);
+        assert!(text.contains(r#""client":{"availableAmount":-0.05,"email":"sobaka@gmail.com","mobilePhone":"+79211022546","validationCode":"0042"}"#), "{text}");
+        assert!(text.contains(r#"{"index":12,"paidAmount":0.00}"#), "{text}");
+        assert!(text.contains(r#"[{"alignment":"center","size":"medium","text":"T","type":"text"},{"text":"d","type":"text"},{"left":"Баланс","right":"1.00","type":"pair"},{"symbol":"=","type":"line"},{"type":"line"},{"type":"br"}]"#), "{text}");
+        assert!(text.starts_with(r#"{"cashierInformation":[{"text":"Баланс\n","weight":"bold"},{"text":"x"}],"client""#), "{text}");
+        assert_eq!(canonical(&success(None, None, &Info::default())), r#"{"code":0}"#);
+        assert_eq!(Body::stored(text), paid);
+        assert_eq!(Body::stored("not json").code, 1);
     }
 }
