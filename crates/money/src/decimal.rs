@@ -6,7 +6,7 @@
 //! is involved at any step, so what is written is exactly what is stored.
 
 use serde::de::{Error as _, Unexpected};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::Value;
 
 use crate::error::MoneyError;
@@ -162,13 +162,19 @@ pub(crate) fn format_fixed(value: i64, scale: u32, separator: char) -> String {
     let unit = 10u64.pow(scale);
     // `unsigned_abs` is total, so i64::MIN formats correctly too.
     let magnitude = value.unsigned_abs();
-    let sign = if value < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}{separator}{:0width$}",
-        magnitude / unit,
-        magnitude % unit,
-        width = scale as usize
-    )
+    // Written with itoa into one buffer: money is formatted for every response and slip, and
+    // `format!` with a padded argument costs several times more.
+    let mut digits = itoa::Buffer::new();
+    let mut out = String::with_capacity(24);
+    if value < 0 {
+        out.push('-');
+    }
+    out.push_str(digits.format(magnitude / unit));
+    out.push(separator);
+    let fraction = digits.format(magnitude % unit);
+    out.extend(std::iter::repeat_n('0', (scale as usize).saturating_sub(fraction.len())));
+    out.push_str(fraction);
+    out
 }
 
 /// `value / 10^scale` in its shortest exact form: no trailing fractional zeros
@@ -183,14 +189,21 @@ pub(crate) fn format_shortest(value: i64, scale: u32) -> String {
 ///
 /// With serde_json's `arbitrary_precision` a `serde_json::Number` carries its
 /// text, so `12.50` reaches the output as `12.50` and never passes through a
-/// binary float. Non-JSON serializers see serde_json's private number wrapper
-/// instead, so this is meant for JSON.
+/// binary float. `text` is always this crate's own formatting of a value, so it
+/// is handed to serde_json's number token as it is, the way a `Number` serializes
+/// itself — without parsing it into a `Number` first (twice the cost of writing
+/// it). Non-JSON serializers see serde_json's private number wrapper instead,
+/// so this is meant for JSON.
 pub(crate) fn serialize_number<S: Serializer>(
     text: &str,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let number: serde_json::Number = text.parse().map_err(serde::ser::Error::custom)?;
-    number.serialize(serializer)
+    use serde::ser::SerializeStruct;
+    /// serde_json's private marker for `arbitrary_precision` numbers.
+    const TOKEN: &str = "$serde_json::private::Number";
+    let mut number = serializer.serialize_struct(TOKEN, 1)?;
+    number.serialize_field(TOKEN, text)?;
+    number.end()
 }
 
 /// Deserializes a JSON number or string into a count of `10^-scale` units.
