@@ -30,23 +30,29 @@ impl Body {
 }
 
 /// Appends JSON text: one object's members, written in the order given.
-struct Out(String);
+struct Out(Vec<u8>);
 
 impl Out {
+    fn new(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
+    }
+
+    fn push(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    /// A string literal, escaped by serde_json.
     fn string(&mut self, s: &str) {
-        // serde_json's escaping, appended to the text without a second buffer.
-        let mut buf = std::mem::take(&mut self.0).into_bytes();
-        let _ = serde_json::to_writer(&mut buf, s);
-        self.0 = String::from_utf8(buf).unwrap_or_default();
+        let _ = serde_json::to_writer(&mut self.0, s);
     }
 
     fn key(&mut self, first: &mut bool, k: &str) {
         if !std::mem::take(first) {
-            self.0.push(',');
+            self.push(",");
         }
-        self.0.push('"');
-        self.0.push_str(k);
-        self.0.push_str("\":");
+        self.push("\"");
+        self.push(k);
+        self.push("\":");
     }
 
     fn str_member(&mut self, first: &mut bool, k: &str, v: &str) {
@@ -56,18 +62,23 @@ impl Out {
 
     fn raw_member(&mut self, first: &mut bool, k: &str, v: &str) {
         self.key(first, k);
-        self.0.push_str(v);
+        self.push(v);
     }
 
     fn array<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
-        self.0.push('[');
+        self.push("[");
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
-                self.0.push(',');
+                self.push(",");
             }
             each(self, item);
         }
-        self.0.push(']');
+        self.push("]");
+    }
+
+    /// The text: only `str`s and serde_json's output went in, so it is UTF-8.
+    fn finish(self, code: i64) -> Body {
+        Body { code, text: String::from_utf8(self.0).unwrap_or_default() }
     }
 }
 
@@ -87,7 +98,7 @@ impl PrintElement {
 
     fn write(&self, o: &mut Out) {
         let first = &mut true;
-        o.0.push('{');
+        o.push("{");
         match self {
             Self::Text { text, size, alignment } => {
                 // LOY-39: defaults (`default` size, `left` alignment) are omitted.
@@ -113,7 +124,7 @@ impl PrintElement {
             }
             Self::Br => o.raw_member(first, "type", "\"br\""),
         }
-        o.0.push('}');
+        o.push("}");
     }
 }
 
@@ -128,12 +139,12 @@ pub struct CashierBlock {
 impl CashierBlock {
     fn write(&self, o: &mut Out) {
         let first = &mut true;
-        o.0.push('{');
+        o.push("{");
         o.str_member(first, "text", &self.text);
         if self.bold {
             o.raw_member(first, "weight", "\"bold\"");
         }
-        o.0.push('}');
+        o.push("}");
     }
 }
 
@@ -163,9 +174,9 @@ pub struct Positions<'a> {
 
 /// `{"code":0,...}`: the success body of any action.
 pub fn success(client: Option<&ClientInfo>, document: Option<Positions<'_>>, info: &Info) -> Body {
-    let o = &mut Out(String::with_capacity(256));
+    let mut o = Out::new(256);
     let first = &mut true;
-    o.0.push('{');
+    o.push("{");
     if !info.cashier.is_empty() {
         o.key(first, "cashierInformation");
         o.array(&info.cashier, |o, b| b.write(o));
@@ -173,7 +184,7 @@ pub fn success(client: Option<&ClientInfo>, document: Option<Positions<'_>>, inf
     if let Some(c) = client {
         o.key(first, "client");
         let first = &mut true;
-        o.0.push('{');
+        o.push("{");
         o.raw_member(first, "availableAmount", &c.available_amount.to_string());
         if let Some(e) = &c.email {
             o.str_member(first, "email", e);
@@ -184,17 +195,17 @@ pub fn success(client: Option<&ClientInfo>, document: Option<Positions<'_>>, inf
         if let Some(v) = &c.validation_code {
             o.str_member(first, "validationCode", v);
         }
-        o.0.push('}');
+        o.push("}");
     }
     o.raw_member(first, "code", "0");
     if let Some(d) = document {
         o.key(first, "document");
-        o.0.push_str("{\"positions\":");
+        o.push("{\"positions\":");
         o.array(d.parts, |o, (index, amount)| {
             // Members in name order: `discountAmount` < `index` < `paidAmount`.
             let (amount, index) = (amount.to_string(), index.to_string());
             let first = &mut true;
-            o.0.push('{');
+            o.push("{");
             if d.field < "index" {
                 o.raw_member(first, d.field, &amount);
                 o.raw_member(first, "index", &index);
@@ -202,28 +213,28 @@ pub fn success(client: Option<&ClientInfo>, document: Option<Positions<'_>>, inf
                 o.raw_member(first, "index", &index);
                 o.raw_member(first, d.field, &amount);
             }
-            o.0.push('}');
+            o.push("}");
         });
-        o.0.push('}');
+        o.push("}");
     }
     if !info.slips.is_empty() {
         o.key(first, "printingInformation");
         o.array(&info.slips, |o, slip| o.array(slip, |o, e| e.write(o)));
     }
-    o.0.push('}');
-    Body { code: 0, text: std::mem::take(&mut o.0) }
+    o.push("}");
+    o.finish(0)
 }
 
 /// LOY-19: an error body has `code` and `error` and nothing else.
 pub fn error(e: &LoyaltyError) -> Body {
     let code = e.code.code();
-    let o = &mut Out(String::with_capacity(64 + e.message.len()));
+    let mut o = Out::new(64 + e.message.len());
     let first = &mut true;
-    o.0.push('{');
+    o.push("{");
     o.raw_member(first, "code", &code.to_string());
     o.str_member(first, "error", &e.message);
-    o.0.push('}');
-    Body { code, text: std::mem::take(&mut o.0) }
+    o.push("}");
+    o.finish(code)
 }
 
 /// LOY-16: the body of the `403`.
