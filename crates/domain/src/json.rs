@@ -43,6 +43,14 @@ impl<'a> Json<'a> {
         Self::read(text, Duplicates::Refused)
     }
 
+    /// [`parse`](Self::parse) of text already known to be UTF-8: its strings are not checked again.
+    pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let v = TreeVisitor(Duplicates::LastWins).deserialize(&mut de)?;
+        de.end()?;
+        Ok(v)
+    }
+
     fn read(text: &'a [u8], duplicates: Duplicates) -> Result<Self, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(text);
         let v = TreeVisitor(duplicates).deserialize(&mut de)?;

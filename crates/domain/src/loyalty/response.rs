@@ -243,11 +243,26 @@ pub fn unauthorized() -> Body {
 }
 
 /// Fills `{name}` placeholders of a message template.
+/// One pass over the template; a placeholder without a value stays as it is.
 pub fn render(template: &str, vars: &[(&str, String)]) -> String {
-    let mut out = template.to_owned();
-    for (k, v) in vars {
-        out = out.replace(&format!("{{{k}}}"), v);
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| vars.iter().find(|(k, _)| *k == &after[..close]).map(|(_, v)| (close, v)));
+        match value {
+            Some((close, v)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -294,6 +309,14 @@ mod tests {
         assert_eq!(canonical(&e), r#"{"code":4,"error":"нет \"кавычки\"\n"}"#);
         assert_eq!(unauthorized().text, r#"{"code":9,"error":"Ошибка авторизации"}"#);
         assert_eq!(unauthorized().code, 9);
+    }
+
+    #[test]
+    fn templates_fill_their_placeholders() {
+        let vars = [("balance", "12.50".to_owned()), ("available", "{balance}".to_owned())];
+        assert_eq!(render(templates::BALANCE, &vars), "Баланс: 12.50 бонусов\nДоступно к оплате: {balance}\n");
+        assert_eq!(render("{x} {balance}{ {", &vars), "{x} 12.50{ {");
+        assert_eq!(render("", &vars), "");
     }
 
     #[test]

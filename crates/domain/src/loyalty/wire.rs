@@ -195,9 +195,9 @@ pub fn parse_json(body: &[u8]) -> Result<Json<'_>, LoyaltyError> {
     let bad = || LoyaltyError::malformed("Некорректный JSON в запросе");
     let text = std::str::from_utf8(body).map_err(|_| LoyaltyError::malformed("Тело запроса не в UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match Json::parse(text.as_bytes()) {
+    match Json::parse_str(text) {
         Ok(v) => Ok(v),
-        Err(_) => Json::parse(strip_lenient(text).as_bytes()).map(Json::into_owned).map_err(|_| bad()),
+        Err(_) => Json::parse_str(&strip_lenient(text)).map(Json::into_owned).map_err(|_| bad()),
     }
 }
 
@@ -360,11 +360,11 @@ fn text(obj: &Members, key: &str) -> Result<Option<String>, LoyaltyError> {
 }
 
 /// The exact text of a numeric field, also from a string with whitespace (LOY-86).
-fn number_text(obj: &Members, key: &str) -> Result<Option<String>, LoyaltyError> {
+fn number_text<'v>(obj: &'v Members, key: &str) -> Result<Option<&'v str>, LoyaltyError> {
     match field(obj, key) {
         None => Ok(None),
-        Some(Json::Number(n)) => Ok(Some(n.to_string())),
-        Some(Json::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(Json::Number(n)) => Ok(Some(n)),
+        Some(Json::String(s)) => Ok(Some(s.trim())),
         Some(_) => Err(LoyaltyError::malformed(format!("Поле {key} должно быть числом"))),
     }
 }
@@ -373,7 +373,7 @@ fn money(obj: &Members, key: &str) -> Result<Option<Money>, LoyaltyError> {
     // LOY-45: rounded half away from zero to 0.01, from the decimal text.
     number_text(obj, key)?
         .map(|t| {
-            Money::parse_rounded(&t)
+            Money::parse_rounded(t)
                 .ok()
                 .filter(|m| m.minor().abs() <= MAX_MAGNITUDE_MINOR)
                 .ok_or_else(|| LoyaltyError::malformed(format!("Некорректная сумма в поле {key}")))
@@ -384,7 +384,7 @@ fn money(obj: &Members, key: &str) -> Result<Option<Money>, LoyaltyError> {
 fn quantity(obj: &Members, key: &str) -> Result<Option<Quantity>, LoyaltyError> {
     number_text(obj, key)?
         .map(|t| {
-            Quantity::parse_rounded(&t)
+            Quantity::parse_rounded(t)
                 .ok()
                 .filter(|q| q.thousandths().abs() <= MAX_MAGNITUDE_MINOR)
                 .ok_or_else(|| LoyaltyError::malformed(format!("Некорректное количество в поле {key}")))
