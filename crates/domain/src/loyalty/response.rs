@@ -21,7 +21,7 @@ impl Body {
     /// A body stored earlier (a replay answers with the very text it answered first).
     pub fn stored(text: &str) -> Self {
         use crate::json::Json;
-        let code = match Json::parse(text.as_bytes()).ok().as_ref().and_then(|v| v.get("code")) {
+        let code = match Json::parse_str(text).ok().as_ref().and_then(|v| v.get("code")) {
             Some(Json::Number(n)) => n.parse().unwrap_or(1),
             _ => 1,
         };
