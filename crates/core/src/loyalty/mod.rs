@@ -19,6 +19,7 @@ use kassa_domain::loyalty::wire::{self, ErrorCode, LoyaltyError};
 use kassa_money::Money;
 use kassa_store::StoreError;
 use kassa_store::loyalty::{AuditRecord, ClientRow, ClientState, Commit, HoldChange, LoyaltyTenant};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use decide::Decision;
@@ -173,12 +174,17 @@ impl Loyalty<'_> {
     /// `POST …/document` for an authenticated tenant.
     pub async fn document(&self, tenant: &str, path: &str, body: &[u8]) -> Reply {
         let received = self.core.clock.now_ms();
-        let req = match wire::parse_json(body).and_then(|v| wire::parse_document(&v)) {
+        let (text, request) = read_body(body);
+        // The tree lives only here: parsed into the request, or peeked at for the error's audit.
+        let parsed = match text.and_then(wire::parse_text) {
+            Ok(tree) => wire::parse_document(&tree).map_err(|e| (e, wire::peek(&tree))),
+            Err(e) => Err((e, (None, None))),
+        };
+        let req = match parsed {
             Ok(r) => r,
-            Err(e) => {
-                let (action, uid) = wire::parse_json(body).map(|v| wire::peek(&v)).unwrap_or((None, None));
+            Err((e, (action, uid))) => {
                 let confirm = action.as_deref() == Some("confirm");
-                return self.answer_error(tenant, path, body, received, action, uid, &e, confirm).await;
+                return self.answer_error(tenant, path, &request, received, action, uid, &e, confirm).await;
             }
         };
         let c = &req.common;
@@ -200,13 +206,13 @@ impl Loyalty<'_> {
                 Ok(d) => d,
                 Err(e) => {
                     return self
-                        .answer_error(tenant, path, body, received, Some(req.action.as_str().into()), req.uid.clone(), &e, confirm)
+                        .answer_error(tenant, path, &request, received, Some(req.action.as_str().into()), req.uid.clone(), &e, confirm)
                         .await;
                 }
             };
             let mut commit = decision.commit;
             let response = decision.response;
-            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), body, received, &response, decision.flagged, &decision.note));
+            commit.audit = Some(audit(path, Some(req.action.as_str()), req.uid.as_deref(), &request, received, &response, decision.flagged, &decision.note));
             match self.core.store.loyalty_commit(tenant, &commit, now).await {
                 Ok(_) => {
                     if let Some(code) = decision.issued_code.as_ref() {
@@ -232,9 +238,10 @@ impl Loyalty<'_> {
     /// `POST …/client` (§5.6, LOY-71, LOY-72): no side effects besides the audit record.
     pub async fn client(&self, tenant: &str, path: &str, body: &[u8]) -> Reply {
         let received = self.core.clock.now_ms();
-        let req = match wire::parse_json(body).and_then(|v| wire::parse_client(&v)) {
+        let (text, request) = read_body(body);
+        let req = match text.and_then(wire::parse_text).and_then(|v| wire::parse_client(&v)) {
             Ok(r) => r,
-            Err(e) => return self.answer_error(tenant, path, body, received, None, None, &e, false).await,
+            Err(e) => return self.answer_error(tenant, path, &request, received, None, None, &e, false).await,
         };
         let q = kassa_store::loyalty::SnapshotQuery { client: Some(req.client.clone()), now_ms: received, ..Default::default() };
         let snap = match self.core.store.loyalty_snapshot(tenant, &q).await {
@@ -243,13 +250,13 @@ impl Loyalty<'_> {
         };
         match decide::client(&snap) {
             Ok(resp) => {
-                let commit = Commit { audit: Some(audit(path, None, None, body, received, &resp, false, "")), ..Default::default() };
+                let commit = Commit { audit: Some(audit(path, None, None, &request, received, &resp, false, "")), ..Default::default() };
                 match self.core.store.loyalty_commit(tenant, &commit, received).await {
                     Ok(_) => Reply::Json(resp.text),
                     Err(e) => self.unavailable(e, false),
                 }
             }
-            Err(e) => self.answer_error(tenant, path, body, received, None, None, &e, false).await,
+            Err(e) => self.answer_error(tenant, path, &request, received, None, None, &e, false).await,
         }
     }
 
@@ -260,7 +267,7 @@ impl Loyalty<'_> {
         &self,
         tenant: &str,
         path: &str,
-        body: &[u8],
+        request: &str,
         received: i64,
         action: Option<String>,
         uid: Option<String>,
@@ -269,7 +276,7 @@ impl Loyalty<'_> {
     ) -> Reply {
         let resp = response::error(e);
         let commit = Commit {
-            audit: Some(audit(path, action.as_deref(), uid.as_deref(), body, received, &resp, true, &e.message)),
+            audit: Some(audit(path, action.as_deref(), uid.as_deref(), request, received, &resp, true, &e.message)),
             ..Default::default()
         };
         match self.core.store.loyalty_commit(tenant, &commit, received).await {
@@ -372,6 +379,15 @@ impl Loyalty<'_> {
     }
 }
 
+/// The body as text to parse (LOY-6: UTF-8) and as its audit record keeps it, checked once; a
+/// body that is not UTF-8 is kept with replacement characters.
+fn read_body(body: &[u8]) -> (Result<&str, LoyaltyError>, Cow<'_, str>) {
+    match wire::body_text(body) {
+        Ok(text) => (Ok(text), Cow::Borrowed(text)),
+        Err(e) => (Err(e), String::from_utf8_lossy(body)),
+    }
+}
+
 /// A fresh 4-digit validation code (LOY-69).
 fn new_code() -> String {
     use rand::Rng;
@@ -383,7 +399,7 @@ fn audit(
     path: &str,
     action: Option<&str>,
     uid: Option<&str>,
-    body: &[u8],
+    request: &str,
     received: i64,
     resp: &response::Body,
     flagged: bool,
@@ -395,8 +411,7 @@ fn audit(
         path: path.to_owned(),
         action: action.map(|a| a.chars().take(64).collect()),
         uid: uid.map(|u| u.chars().take(128).collect()),
-        // Valid UTF-8 (every body that parsed) is copied as it is; std's check is the faster one.
-        request: std::str::from_utf8(body).map_or_else(|_| String::from_utf8_lossy(body).into_owned(), str::to_owned),
+        request: request.to_owned(),
         code: resp.code,
         response: resp.text.clone(),
         flagged,

@@ -192,8 +192,17 @@ pub struct ClientRequest {
 
 /// LOY-85: strict JSON first, then the lenient form (comments, trailing commas).
 pub fn parse_json(body: &[u8]) -> Result<Json<'_>, LoyaltyError> {
+    parse_text(body_text(body)?)
+}
+
+/// The body as text: it must be UTF-8 (LOY-6).
+pub fn body_text(body: &[u8]) -> Result<&str, LoyaltyError> {
+    std::str::from_utf8(body).map_err(|_| LoyaltyError::malformed("Тело запроса не в UTF-8"))
+}
+
+/// [`parse_json`] of a body already read by [`body_text`].
+pub fn parse_text(text: &str) -> Result<Json<'_>, LoyaltyError> {
     let bad = || LoyaltyError::malformed("Некорректный JSON в запросе");
-    let text = std::str::from_utf8(body).map_err(|_| LoyaltyError::malformed("Тело запроса не в UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match Json::parse_str(text) {
         Ok(v) => Ok(v),
