@@ -7,6 +7,7 @@
 //! LOY-45). A member named twice is either refused while reading (ATOL-18) or found by its last
 //! occurrence (LOY-87).
 
+use kassa_money::SERDE_JSON_NUMBER_TOKEN as NUMBER_TOKEN;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -34,25 +35,24 @@ impl<'a> Json<'a> {
     /// Reads strict JSON; strings borrow from `text` where they can. A member named twice in
     /// one object: the last occurrence counts (LOY-87).
     pub fn parse(text: &'a [u8]) -> Result<Self, serde_json::Error> {
-        Self::read(text, Duplicates::LastWins)
+        Self::read(serde_json::Deserializer::from_slice(text), Duplicates::LastWins)
     }
 
     /// Like [`parse`](Self::parse), but a member named twice is an error (ATOL-18), reported as
     /// soon as it is read — before any later syntax error — with [`duplicate_of`] naming it.
     pub fn parse_unique(text: &'a [u8]) -> Result<Self, serde_json::Error> {
-        Self::read(text, Duplicates::Refused)
+        Self::read(serde_json::Deserializer::from_slice(text), Duplicates::Refused)
     }
 
     /// [`parse`](Self::parse) of text already known to be UTF-8: its strings are not checked again.
     pub fn parse_str(text: &'a str) -> Result<Self, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let v = TreeVisitor(Duplicates::LastWins).deserialize(&mut de)?;
-        de.end()?;
-        Ok(v)
+        Self::read(serde_json::Deserializer::from_str(text), Duplicates::LastWins)
     }
 
-    fn read(text: &'a [u8], duplicates: Duplicates) -> Result<Self, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(text);
+    fn read<R: serde_json::de::Read<'a>>(
+        mut de: serde_json::Deserializer<R>,
+        duplicates: Duplicates,
+    ) -> Result<Self, serde_json::Error> {
         let v = TreeVisitor(duplicates).deserialize(&mut de)?;
         de.end()?;
         Ok(v)
@@ -97,8 +97,6 @@ impl<'a> Json<'a> {
     }
 }
 
-/// serde_json's private marker for `arbitrary_precision` numbers.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// Starts the message of the error [`Json::parse_unique`] gives for a repeated member.
 const DUPLICATE: &str = "\u{0}duplicate member: ";
 

@@ -185,6 +185,10 @@ pub(crate) fn format_shortest(value: i64, scale: u32) -> String {
     fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// serde_json's private name for an `arbitrary_precision` number: a struct of this name with one
+/// field of this name is a number written (or read) as its exact text.
+pub const SERDE_JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 /// Serializes decimal text as a JSON number token, keeping it verbatim.
 ///
 /// With serde_json's `arbitrary_precision` a `serde_json::Number` carries its
@@ -199,10 +203,8 @@ pub(crate) fn serialize_number<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeStruct;
-    /// serde_json's private marker for `arbitrary_precision` numbers.
-    const TOKEN: &str = "$serde_json::private::Number";
-    let mut number = serializer.serialize_struct(TOKEN, 1)?;
-    number.serialize_field(TOKEN, text)?;
+    let mut number = serializer.serialize_struct(SERDE_JSON_NUMBER_TOKEN, 1)?;
+    number.serialize_field(SERDE_JSON_NUMBER_TOKEN, text)?;
     number.end()
 }
 

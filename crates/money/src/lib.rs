@@ -51,6 +51,7 @@ pub mod split;
 mod decimal;
 mod rounding;
 
+pub use decimal::SERDE_JSON_NUMBER_TOKEN;
 pub use error::{MoneyError, SplitError};
 pub use money::Money;
 pub use percent::{Percent, VatRate};
