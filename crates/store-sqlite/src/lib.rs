@@ -486,6 +486,18 @@ mod tests {
         (dir, conn)
     }
 
+    /// The bundled SQLite is built with the flags of `.cargo/config.toml` (`LIBSQLITE3_FLAGS`):
+    /// `HAVE_FDATASYNC` (not listed by SQLite) comes in the same variable as these two.
+    #[test]
+    fn sqlite_is_built_with_the_workspace_flags() {
+        let conn = Connection::open_in_memory().unwrap();
+        let options: Vec<String> =
+            conn.prepare("PRAGMA compile_options").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        for wanted in ["DEFAULT_MEMSTATUS=0", "USE_ALLOCA"] {
+            assert!(options.iter().any(|o| o == wanted), "{wanted} not in {options:?}");
+        }
+    }
+
     /// Statements the writer runs for every document — a join, an ORDER BY … LIMIT — are
     /// compiled once, not again for each new binding (see `tune`).
     #[test]
