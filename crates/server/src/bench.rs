@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub const MAX_CONNECTIONS: usize = 1024;
 pub const MAX_SECONDS: u64 = 300;
+pub const MAX_ROUNDS: u32 = 20;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Scenario {
@@ -53,6 +54,12 @@ pub struct BenchArgs {
     /// Seconds of unmeasured warm-up before each phase.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// `healthz`, `loyalty-*`: measure ceiling and scenario this many times, alternately, and
+    /// report the median of the rounds' ratios (1–20). The host's speed can drift between two
+    /// phases minutes apart; alternating phases of a few seconds lets each ratio compare
+    /// like with like.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u32,
     /// `fiscal`: registers the load is spread over.
     #[arg(long, default_value_t = 16)]
     pub registers: usize,
@@ -191,6 +198,12 @@ fn loopback_addr(url: &str) -> anyhow::Result<SocketAddr> {
 
 /// Sends `shot` on `connections` keep-alive connections for `duration`, after `warmup`.
 pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Duration, duration: Duration) -> anyhow::Result<Measured> {
+    let (ok, failed, latencies) = drive_counts(addr, shot, connections, warmup, duration).await?;
+    Ok(Measured::from_latencies(ok, failed, duration, latencies))
+}
+
+/// [`drive`]'s raw counts: successes, failures and the successes' latencies (µs).
+async fn drive_counts(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Duration, duration: Duration) -> anyhow::Result<Counts> {
     let start = Instant::now() + warmup;
     let end = start + duration;
     let mut tasks = Vec::with_capacity(connections);
@@ -208,7 +221,43 @@ pub async fn drive(addr: SocketAddr, shot: &Shot, connections: usize, warmup: Du
         failed += f;
         latencies.extend(l);
     }
-    Ok(Measured::from_latencies(ok, failed, duration, latencies))
+    Ok((ok, failed, latencies))
+}
+
+type Counts = (u64, u64, Vec<u32>);
+
+/// The phases of all rounds of one kind, added up.
+#[derive(Default)]
+struct Total {
+    ok: u64,
+    failed: u64,
+    latencies: Vec<u32>,
+    seconds: Duration,
+}
+
+impl Total {
+    /// Adds a phase of `duration`; returns its requests per second.
+    fn add(&mut self, (ok, failed, latencies): Counts, duration: Duration) -> f64 {
+        self.ok += ok;
+        self.failed += failed;
+        self.latencies.extend(latencies);
+        self.seconds += duration;
+        ok as f64 / duration.as_secs_f64()
+    }
+
+    fn measured(self) -> Measured {
+        Measured::from_latencies(self.ok, self.failed, self.seconds, self.latencies)
+    }
+}
+
+/// The median of the rounds' ratios (the mean of the middle two for an even count).
+fn median(mut ratios: Vec<f64>) -> f64 {
+    ratios.sort_unstable_by(f64::total_cmp);
+    match ratios.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => ratios[n / 2],
+        n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
+    }
 }
 
 async fn connection_loop(addr: SocketAddr, shot: Shot, start: Instant, end: Instant, prefix: String) -> anyhow::Result<(u64, u64, Vec<u32>)> {
@@ -317,6 +366,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if !(1..=MAX_SECONDS).contains(&args.duration) || args.warmup > MAX_SECONDS {
         bail!("--duration must be 1–{MAX_SECONDS} seconds and --warmup at most {MAX_SECONDS}");
     }
+    if !(1..=MAX_ROUNDS).contains(&args.rounds) {
+        bail!("--rounds must be 1–{MAX_ROUNDS}");
+    }
+    if args.rounds > 1 && !matches!(args.scenario, Scenario::Healthz | Scenario::LoyaltyCalculate | Scenario::LoyaltyConfirm) {
+        bail!(
+            "--rounds applies to healthz and the loyalty scenarios; {:?} measures its ceiling once, before the load \
+             (atol-sell leaves documents to fiscalize that would load a later ceiling)",
+            args.scenario
+        );
+    }
     if let Scenario::Fiscal = args.scenario {
         return crate::bench_fiscal::run(&args).await;
     }
@@ -333,32 +392,44 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let shot = args.scenario.shot(addr).await?;
     eprintln!(
-        "bench {:?}: {} connections, {} s warm-up + {} s against {} ...",
-        args.scenario, args.connections, args.warmup, args.duration, args.url
+        "bench {:?}: {} connections, {} round(s) of {} s warm-up + {} s for the ceiling, then for the scenario against {} ...",
+        args.scenario, args.connections, args.rounds, args.warmup, args.duration, args.url
     );
-    // The ceilings first, while the server is idle: after the load it may still be working off
-    // what it accepted (the ATOL queue), which would lower them.
-    eprintln!("measuring the ceiling (in-process minimal endpoint, same client and settings) ...");
     let (ceiling_addr, stop) = start_ceiling().await?;
     let ceiling_shot = Shot { path: "/ceiling".into(), headers: vec![], ..shot.clone() };
-    let ceiling = drive(ceiling_addr, &ceiling_shot, args.connections, warmup, duration).await?;
-    stop.cancel();
-    let store = match args.scenario {
-        Scenario::AtolSell => {
+    let (mut ceiling, mut scenario, mut store) = (Total::default(), Total::default(), None);
+    let mut ratios = Vec::new();
+    for round in 1..=args.rounds {
+        // Each round's ceiling first, while the server is idle: after the load it may still be
+        // working off what it accepted (the ATOL queue), which would lower it.
+        eprintln!("measuring the ceiling (in-process minimal endpoint, same client and settings) ...");
+        let c = ceiling.add(drive_counts(ceiling_addr, &ceiling_shot, args.connections, warmup, duration).await?, duration);
+        if let Scenario::AtolSell = args.scenario {
             eprintln!("measuring the store's ceiling (the same acceptance rows, SQLite on a temporary folder, no HTTP) ...");
-            Some(crate::bench_atol::store_ceiling(args.connections, warmup, duration).await?)
+            store = Some(crate::bench_atol::store_ceiling(args.connections, warmup, duration).await?);
         }
-        _ => None,
-    };
-    eprintln!("the scenario ...");
-    let scenario = drive(addr, &shot, args.connections, warmup, duration).await?;
-    println!("scenario {:?}, {} connections, {} s", args.scenario, args.connections, args.duration);
+        eprintln!("the scenario ...");
+        let s = scenario.add(drive_counts(addr, &shot, args.connections, warmup, duration).await?, duration);
+        let ratio = s / c.max(1.0);
+        if args.rounds > 1 {
+            eprintln!("round {round}/{}: scenario {s:.0} req/s, ceiling {c:.0} req/s, ratio {ratio:.2}", args.rounds);
+        }
+        ratios.push(ratio);
+    }
+    stop.cancel();
+    let (ceiling, scenario) = (ceiling.measured(), scenario.measured());
+    println!("scenario {:?}, {} connections, {} round(s) of {} s", args.scenario, args.connections, args.rounds, args.duration);
     println!("{}", line("scenario", &scenario));
     println!("{}", line("ceiling", &ceiling));
     if let Some(store) = &store {
         println!("{}", line("store", store));
     }
-    println!("  ratio     {:.2} of the ceiling", scenario.rps() / ceiling.rps().max(1.0));
+    if args.rounds > 1 {
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!("  ratio     {:.2} of the ceiling (median of the rounds: {})", median(ratios), each.join(" "));
+    } else {
+        println!("  ratio     {:.2} of the ceiling", scenario.rps() / ceiling.rps().max(1.0));
+    }
     if let Some(store) = &store {
         println!("  ratio     {:.2} of the store's durable acceptance alone", scenario.rps() / store.rps().max(1.0));
     }
@@ -387,4 +458,27 @@ pub async fn healthcheck(url: &str) -> bool {
         Some(resp.status().is_success())
     };
     matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Some(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_the_rounds() {
+        assert_eq!(median(vec![0.5, 0.1, 0.3]), 0.3);
+        assert_eq!(median(vec![0.4, 0.1, 0.3, 0.2]), 0.25);
+        assert_eq!(median(vec![0.7]), 0.7);
+    }
+
+    #[test]
+    fn rounds_add_up_to_one_measurement() {
+        let mut t = Total::default();
+        assert_eq!(t.add((100, 1, vec![10; 100]), Duration::from_secs(2)), 50.0);
+        assert_eq!(t.add((300, 0, vec![30; 300]), Duration::from_secs(2)), 150.0);
+        let m = t.measured();
+        assert_eq!((m.ok, m.failed, m.seconds), (400, 1, 4.0));
+        assert_eq!(m.rps(), 100.0);
+        assert_eq!(m.p50_ms, 0.03);
+    }
 }

@@ -154,3 +154,30 @@ fn config_example_passes_check_and_a_typo_is_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("tenant[0].group[0].inn"));
 }
+
+/// `kassa bench` alternates ceiling and scenario phases when asked for rounds and reports the
+/// median of the rounds' ratios; a scenario that leaves work behind refuses rounds.
+#[tokio::test]
+async fn bench_rounds_alternate_ceiling_and_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&["--demo"], &sqlite_args(dir.path()));
+    server.wait_healthy().await;
+    let url = server.client.base().to_owned();
+    let bench = |scenario: &str| {
+        Command::new(BIN)
+            .args(["bench", scenario, "--url", &url, "-c", "2", "-d", "1", "--warmup", "0", "--rounds", "2"])
+            .output()
+            .unwrap()
+    };
+    let out = bench("loyalty-calculate");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("2 round(s) of 1 s"), "{stdout}");
+    assert!(stdout.contains("of the ceiling (median of the rounds: "), "{stdout}");
+    assert_eq!(stderr.matches("round ").count(), 2, "{stderr}");
+    assert!(!stderr.contains("requests failed"), "{stderr}");
+
+    let out = bench("atol-sell");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rounds applies to healthz and the loyalty scenarios"));
+}
