@@ -424,12 +424,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(store) = &store {
         println!("{}", line("store", store));
     }
-    if args.rounds > 1 {
+    let each = if args.rounds > 1 {
         let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        println!("  ratio     {:.2} of the ceiling (median of the rounds: {})", median(ratios), each.join(" "));
+        format!(" (median of the rounds: {})", each.join(" "))
     } else {
-        println!("  ratio     {:.2} of the ceiling", scenario.rps() / ceiling.rps().max(1.0));
-    }
+        String::new()
+    };
+    println!("  ratio     {:.2} of the ceiling{each}", median(ratios));
     if let Some(store) = &store {
         println!("  ratio     {:.2} of the store's durable acceptance alone", scenario.rps() / store.rps().max(1.0));
     }
